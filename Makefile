@@ -1,0 +1,36 @@
+# Two entry points (see README): `make lab` and `make test`. Both set everything up first.
+PY    ?= python3
+VENV  := .venv
+BIN   := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: setup lab test chromium bench sync
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -c "import torch; assert '+cpu' in torch.__version__ or not torch.version.cuda, torch.__version__"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Opens JupyterLab on the quickstart notebook (trains a small model with the live dashboard).
+lab: setup
+	$(BIN)/jupyter lab nbs/quickstart.ipynb
+
+# Debian's chromium for the browser tests (installed with apt when absent).
+chromium:
+	bash tools/install_chromium.sh
+
+# Every test tier: notebooks in sync, nbdev-test, pytest (unit, kernel, browser).
+test: setup chromium
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash tools/test.sh
+
+# Benchmarks (not part of the tests): they print ratios measured side by side.
+bench: setup
+	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash -c 'for b in benchmarks/bench_*.py; do python $$b || exit 1; done'
+
+# Re-export the package and clean the notebooks after editing nbs/.
+sync: setup
+	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
