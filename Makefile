@@ -33,4 +33,4 @@ bench: setup
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup
-	$(BIN)/nbdev-export && $(BIN)/nbdev-clean
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/readme.py

@@ -5,19 +5,19 @@
 
 Cells start with a line `# %%` (code) or `# %% [markdown]` (markdown; each line starts with `# `).
 The notebook stays the source of truth: run `nbdev-export` and `nbdev-clean` after converting."""
-import json, re, sys
+import hashlib, json, re, sys
 from pathlib import Path
 
 _MARK = re.compile(r'^# %%( \[markdown\])?\s*$')
 _META = {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}}
 
 
-def _cell(kind, lines):
-    "One notebook cell of `kind` from source `lines` (trailing blank lines dropped)."
+def _cell(kind, lines, i):
+    "Cell `i` of `kind` from source `lines` (trailing blank lines dropped); its id is a hash, so exports are stable."
     while lines and not lines[-1].strip(): lines.pop()
     if kind == 'markdown': lines = [l[2:] if l.startswith('# ') else l.lstrip('#') for l in lines]
     src = '\n'.join(lines)
-    c = {"cell_type": kind, "metadata": {}, "source": src}
+    c = {"cell_type": kind, "id": hashlib.sha1(f"{i}:{src}".encode()).hexdigest()[:8], "metadata": {}, "source": src}
     if kind == 'code': c.update(execution_count=None, outputs=[])
     return c
 
@@ -28,10 +28,10 @@ def to_nb(text):
     for line in text.splitlines():
         m = _MARK.match(line)
         if m:
-            if kind: cells.append(_cell(kind, buf))
+            if kind: cells.append(_cell(kind, buf, len(cells)))
             kind, buf = ('markdown' if m.group(1) else 'code'), []
         elif kind: buf.append(line)
-    if kind: cells.append(_cell(kind, buf))
+    if kind: cells.append(_cell(kind, buf, len(cells)))
     return {"cells": cells, "metadata": _META, "nbformat": 4, "nbformat_minor": 5}
 
 

@@ -14,8 +14,8 @@ check_unchanged() {  # $1: what ran; fails when it changed any file
   fi
 }
 
-echo "== nbdev-export leaves gmwidgets/ unchanged"
-before=$(snapshot); nbdev-export; check_unchanged nbdev-export
+echo "== nbdev-export leaves gmwidgets/ (and README.md) unchanged"
+before=$(snapshot); nbdev-export; python tools/readme.py; check_unchanged "nbdev-export (or tools/readme.py)"
 echo "== nbdev-clean leaves nbs/ unchanged"
 before=$(snapshot); nbdev-clean; check_unchanged nbdev-clean
 echo "== nbdev-test (notebook checks; slow and browser cells skipped)"
