@@ -1,0 +1,111 @@
+// gmwidgets chart view (LiveChart and VegaChart): embeds a Vega-Lite spec with the bundled Vega (no CDN)
+// and, for a LiveChart, streams rows into its named dataset with Vega changesets.
+
+// One Vega module a page, shared by every chart: key -> Promise of the module {vegaEmbed, vega, vegaLite}.
+const VEGA = (globalThis.__gmwidgetsVega ??= new Map());
+const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
+
+function loadVega(model) {
+  const key = model.get("_vega_key");
+  if (!VEGA.has(key)) {
+    const loading = (async () => {
+      const holder = await model.widget_manager.get_model(model.get("_vega_ref"));
+      const url = URL.createObjectURL(new Blob([holder.get("source")], { type: "text/javascript" }));
+      try { return await import(/* webpackIgnore: true */ url); } finally { URL.revokeObjectURL(url); }
+    })();
+    loading.catch(() => VEGA.delete(key)); // a later view may retry
+    VEGA.set(key, loading);
+  }
+  return VEGA.get(key);
+}
+
+function floats(buf) {
+  // DataView, typed array or ArrayBuffer -> Float32Array (copied: the offset may not be 4-aligned)
+  if (!buf) return new Float32Array(0);
+  const bytes = ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
+  return new Float32Array(bytes.slice().buffer);
+}
+
+function showError(el, model, error) {
+  console.error("gmwidgets chart:", error);
+  let box = el.querySelector(".gmwidgets-error");
+  if (!box) { box = document.createElement("pre"); box.className = "gmwidgets-error"; el.appendChild(box); }
+  box.style.cssText = "color:#b00;white-space:pre-wrap;font-size:12px;margin:4px 0";
+  box.textContent = "gmwidgets chart error: " + (error?.message ?? String(error));
+  try { model.set("js_error", String(error?.stack ?? error)); model.save_changes(); } catch (e) { /* no kernel */ }
+}
+
+// Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the
+// provisional rows of the listed series; then insert `rows`. One changeset, one run.
+function applyRows(state, names, msg, rows) {
+  const view = state.view, cs = view.changeset();
+  const replace = new Set(msg.replace ?? []);
+  if (msg.all) { cs.remove(() => true); state.tails = {}; }
+  else if (replace.size) {
+    const gone = new Set([...replace].map((i) => names[i]));
+    cs.remove((d) => gone.has(d.series));
+  }
+  for (const sid of msg.tails ?? []) if (!replace.has(sid) && state.tails[sid]) cs.remove(state.tails[sid]);
+  for (const sid of [...replace, ...(msg.tails ?? [])]) state.tails[sid] = [];
+  const ins = new Array(rows.length / COLS);
+  for (let i = 0, j = 0; i < rows.length; i += COLS, j++) {
+    const sid = rows[i];
+    const t = { series: names[sid], step: rows[i + 1], value: rows[i + 2], ema: rows[i + 3] };
+    if (rows[i + 4]) (state.tails[sid] ??= []).push(t);
+    ins[j] = t;
+  }
+  cs.insert(ins);
+  return view.change(state.dataName, cs).resize().runAsync(); // resize: axis labels may need more room
+}
+
+async function render({ model, el }) {
+  el.classList.add("gmwidgets-chart");
+  const target = document.createElement("div");
+  el.appendChild(target);
+  const streaming = model.get("streaming");
+  const state = { view: null, finalize: null, tails: {}, timings: [], applied: 0, closed: false,
+                  dataName: model.get("data_name") };
+  el.__gmwidgets = state; // read by tests and benchmarks
+  let queue = Promise.resolve();
+  const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));
+
+  async function embed() {
+    const spec = model.get("spec");
+    if (!spec || !Object.keys(spec).length) { target.textContent = streaming ? "waiting for data…" : ""; return; }
+    target.textContent = "";
+    const { vegaEmbed } = await loadVega(model);
+    const kept = state.view && streaming ? state.view.data(state.dataName) : null; // re-embed keeps the rows
+    state.finalize?.();
+    const opts = { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "canvas" };
+    const res = await vegaEmbed(target, structuredClone(spec), opts);
+    Object.assign(state, { view: res.view, finalize: res.finalize });
+    if (!streaming) return;
+    state.view.signal("smooth_on", model.get("smooth") != null);
+    if (kept) return state.view.change(state.dataName, state.view.changeset().insert(kept)).runAsync();
+    await applyRows(state, model.get("series_names"), { all: true }, floats(model.get("data")));
+    // Points sent before this view existed never reached it: ask the kernel for the whole display.
+    try { model.send({ type: "hello" }); } catch (e) { /* no kernel: the data trait is all there is */ }
+  }
+
+  async function onMessage(msg, buffers) {
+    if (msg?.type !== "rows" || !state.view) return;
+    const t0 = performance.now();
+    await applyRows(state, model.get("series_names"), msg, floats(buffers?.[0]));
+    state.timings.push(performance.now() - t0);
+    if (state.timings.length > 1000) state.timings.splice(0, 500);
+    state.applied += 1;
+  }
+
+  async function onSmooth() {
+    state.view.signal("smooth_on", model.get("smooth") != null);
+    await state.view.runAsync();
+  }
+
+  model.on("msg:custom", (msg, buffers) => enqueue(() => onMessage(msg, buffers)));
+  model.on("change:spec", () => enqueue(embed));
+  if (streaming) model.on("change:smooth", () => enqueue(onSmooth));
+  enqueue(embed);
+  return () => { state.closed = true; state.finalize?.(); };
+}
+
+export default { render };

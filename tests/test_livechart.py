@@ -1,0 +1,177 @@
+"Decimation, batching, amortised cost and the synced state of `LiveChart` (no browser: `send` is captured)."
+import math, time
+from importlib.resources import files
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from gmwidgets.charts import loss_chart
+from gmwidgets.livechart import COLS, LiveChart, LiveLoss, StreamDecimator, minmax_decimate, minmax_indices, vega_bundle
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=400), st.integers(1, 50))
+@settings(max_examples=200, deadline=None)
+def test_decimate_keeps_each_bucket_min_max_and_ends(ys, n_buckets):
+    y = np.array(ys)
+    x = np.arange(len(y)) * 10
+    xd, yd = minmax_decimate(x, y, n_buckets)
+    assert len(xd) <= 2 * n_buckets + 2
+    assert list(xd) == sorted(set(xd)), 'points stay in order, no duplicates'
+    assert xd[0] == x[0] and xd[-1] == x[-1], 'first and last point kept'
+    width = max(1, math.ceil(len(y) / n_buckets)) if len(y) > 2 * n_buckets + 2 else 1
+    kept = set(xd.tolist())
+    for s in range(0, len(y), width):  # every bucket's min and max values are on display
+        b = y[s:s + width]
+        assert any(v == b.min() for xx, v in zip(xd, yd) if x[s] <= xx < x[s] + 10 * width)
+        assert any(v == b.max() for xx, v in zip(xd, yd) if x[s] <= xx < x[s] + 10 * width)
+    assert all(y[k // 10] == v for k, v in zip(xd, yd)) and kept <= set(x.tolist())
+
+
+def test_decimate_rejects_bad_input():
+    with pytest.raises(ValueError, match='n_buckets=0'): minmax_decimate([1, 2], [1, 2], 0)
+    with pytest.raises(ValueError, match='equal lengths'): minmax_decimate([1, 2], [1], 3)
+
+
+@given(st.integers(1, 3000), st.integers(1, 97), st.sampled_from([8, 16, 64]))
+@settings(max_examples=60, deadline=None)
+def test_stream_matches_batch_decimation(n, chunk, max_points):
+    y = np.random.default_rng(n).normal(size=n).cumsum()
+    d = StreamDecimator(max_points)
+    for end in range(chunk, n + chunk, chunk): d.update(y[:min(end, n)])
+    shown = d.display(y)
+    assert len(shown) <= max_points
+    assert shown[0] == 0 and shown[-1] == n - 1
+    lo, hi = minmax_indices(y[:d.done], d.w)  # the final part equals the batch min/max at the current width
+    assert set(d.final().tolist()) == (set([0] + lo.tolist() + hi.tolist()) if d.done else set())
+    assert not set(d.final().tolist()) & set(d.tail(y).tolist()), 'a point is final or provisional, not both' 
+    if d.done < n:  # the open bucket's extremes are on display too
+        assert d.done + np.argmin(y[d.done:]) in shown and d.done + np.argmax(y[d.done:]) in shown
+
+
+def capture(chart):
+    "Replace `chart.send` by a recorder; return the list it appends `(msg, rows)` to."
+    sent = []
+    chart.send = lambda msg, buffers=None: sent.append((msg, np.frombuffer(buffers[0], np.float32).reshape(-1, COLS)))
+    return sent
+
+
+def test_full_replaces_are_logarithmic():
+    ch = LiveChart(['loss'], max_points=200, rate_hz=1e6, idle_finalize_s=None)
+    sent = capture(ch)
+    n = 100_000
+    y = np.random.default_rng(0).normal(size=n)
+    for k in range(n):
+        ch.push(k, loss=y[k])
+        if k % 50 == 49: ch.flush()
+    ch.flush()
+    replaces = sum(1 for m, _ in sent if m.get('replace') or m.get('all'))
+    assert replaces <= math.log2(n / 100) + 2, replaces  # O(log n): each time the bucket width doubles
+    assert replaces >= 5
+    rows_sent = sum(len(r) for _, r in sent)
+    assert rows_sent < 30 * n / 50 + replaces * 200, rows_sent  # bounded rows a message: amortised O(1) a point
+    shown = ch.display_rows()
+    assert len(shown) <= 200
+    assert shown[:, 1].min() == 0 and shown[:, 1].max() == n - 1
+    assert y.min() in shown[:, 2].astype(np.float64).round(5) or np.isclose(shown[:, 2].min(), y.min(), atol=1e-5)
+    ch.close()
+
+
+def test_messages_are_batched_by_the_rate_limit():
+    ch = LiveChart(['loss', 'kl'], max_points=5000, rate_hz=10, idle_finalize_s=None)
+    sent = capture(ch)
+    t0 = time.monotonic()
+    for k in range(2000):
+        ch.push(k, loss=1 / (k + 1), kl=0.5)
+        if k % 100 == 0: time.sleep(0.01)
+    elapsed = time.monotonic() - t0
+    time.sleep(0.3)  # let the flusher send the rest
+    assert 1 <= len(sent) <= elapsed * 10 + 3, (len(sent), elapsed)
+    got = np.concatenate([r for _, r in sent])
+    assert got[:, 0].tolist().count(0) == 2000 and got[:, 0].tolist().count(1) == 2000  # every point once, w=1
+    assert sorted(got[got[:, 0] == 0, 1]) == list(range(2000))
+    ch.close()
+
+
+def test_push_is_cheap_and_skips_non_finite():
+    ch = LiveChart(['loss'], idle_finalize_s=None)
+    capture(ch)
+    t0 = time.perf_counter()
+    for k in range(20_000): ch.push(k, loss=float(k))
+    per_push = (time.perf_counter() - t0) / 20_000
+    assert per_push < 50e-6, f'{per_push * 1e6:.1f} us a push'
+    ch.push(1, loss=float('nan')); ch.push(2, loss=float('inf'))
+    assert len(ch.frame()) == 20_000
+    ch.close()
+
+
+def test_finalize_writes_the_display_into_traits():
+    ch = LiveChart(['loss', 'valid_loss'], max_points=64, idle_finalize_s=None)
+    capture(ch)
+    for k in range(1000):
+        ch.push(k, loss=np.sin(k / 50))
+        if k % 10 == 0: ch.push(k, valid_loss=0.5)
+    assert ch.data == b''
+    ch.finalize()
+    rows = np.frombuffer(ch.data, np.float32).reshape(-1, COLS)  # (k, COLS)
+    assert ch.series_names == ['loss', 'valid_loss']
+    for sid, n in [(0, 1000), (1, 100)]:
+        r = rows[rows[:, 0] == sid]
+        assert 0 < len(r) <= 64 and r[:, 1].min() == 0 and r[:, 1].max() == (n - 1) * (1000 // n)
+    assert np.isclose(rows[rows[:, 0] == 0, 2].max(), np.sin(np.arange(1000) / 50).max(), atol=1e-6)
+    assert ch.frame().groupby('series').size().to_dict() == {'loss': 1000, 'valid_loss': 100}
+    ch.close()
+
+
+def test_hello_from_a_new_view_gets_the_whole_display():
+    ch = LiveChart(['loss'], max_points=32, idle_finalize_s=None)
+    sent = capture(ch)
+    for k in range(500): ch.push(k, loss=k % 7)
+    ch.flush(); sent.clear()
+    ch._on_browser_msg(ch, {'type': 'hello'}, [])
+    ch.flush()
+    assert sent[0][0]['all'] is True
+    assert len(sent[0][1]) == len(ch.display_rows())
+    ch.close()
+
+
+def test_spec_and_toggles():
+    ch = LiveChart(['loss'], idle_finalize_s=None)
+    capture(ch)
+    assert ch.spec['data'] == {'name': 'points'}
+    ch.log_scale = True
+    assert ch.spec['concat'][0]['layer'][0]['encoding']['y']['scale']['type'] == 'log'
+    ch.push(0, loss=1.0, kl=0.1)  # a new term joins the spec at the next flush
+    ch.flush()
+    assert ch.series_names == ['loss', 'kl'] and ch.spec['concat'][1]['title'] == 'KL'
+    assert ch.spec['concat'][1]['layer'][0]['encoding']['y']['scale']['type'] == 'log'
+    ch.smooth = 0.5
+    ch.flush()
+    assert np.isclose(ch.frame()['ema'].iloc[0], 1.0)
+    with pytest.raises(Exception, match='smooth=2'): ch.smooth = 2
+    with pytest.raises(ValueError, match='rate_hz=0'): LiveChart(rate_hz=0)
+    ch.close()
+
+
+def test_static_fallback_and_bundle_in_package():
+    assert (files('gmwidgets') / 'static' / 'vega.js').is_file()
+    assert (files('gmwidgets') / 'static' / 'livechart.js').is_file()
+    src = (files('gmwidgets') / 'static' / 'vega.js').read_text()
+    assert len(src) > 500_000 and 'vegaEmbed' in src[-300:] and 'https://cdn' not in src
+    ch = LiveChart(['loss'], idle_finalize_s=None)
+    capture(ch)
+    assert 'image/png' not in ch._repr_mimebundle_()[0]  # nothing to draw yet
+    for k in range(100): ch.push(k, loss=1 / (k + 1))
+    data, _ = ch._repr_mimebundle_()
+    assert {'image/png', 'text/plain', 'application/vnd.jupyter.widget-view+json'} <= set(data)
+    assert ch._vega_ref == vega_bundle().model_id
+    ch.close()
+
+
+def test_liveloss_logs_and_shows_values():
+    dash = LiveLoss(idle_finalize_s=None)
+    capture(dash.chart)
+    for k in range(10): dash.log(loss=1.0 / (k + 1), kl=0.25)
+    dash.finalize()
+    assert dash.step == 10 and 'loss 0.1' in dash.values.value and 'kl 0.25' in dash.values.value
+    dash.log(step=100, loss=0.05)
+    assert dash.chart.frame()['step'].max() == 100
+    dash.close()
