@@ -1,0 +1,258 @@
+"""Benchmark: the training dashboard against a bare loop, livelossplot and fastprogress, measured side by side in one run.
+
+    make bench                       # or: .venv/bin/python benchmarks/bench_dashboard.py [--quick]
+
+Prints four tables (and writes them to benchmarks/results/bench_dashboard.json):
+1. throughput of the same small GRU language-model loop (quickstart size, names data, batch 64, logging every step),
+   executed in a real kernel through nbclient so that every widget update crosses a real comm: bare loop; gmwidgets
+   `Run` alone; `Run` with `TrainingDashboard` displayed; the bare loop with `LiveLoss.log`; livelossplot
+   (`PlotLosses`, send every step); fastprogress (`master_bar.update_graph` every step). Each as % of the bare loop.
+2. cost of one chart update (20 new points) when 1k, 10k and 100k points are logged: kernel side (gmwidgets push +
+   flush, livelossplot send, fastprogress update_graph) and browser side (gmwidgets JS time per update, headless
+   Chromium in a real JupyterLab, Playwright).
+3. stop latency: `dashboard.stop_button.click()` to the training thread's exit, model step ~20 ms.
+4. memory after 1M logged steps: kernel RSS growth and points on display; browser JS heap.
+Targets (DESIGN.md): overhead <= 2 %, update cost at 100k <= 1.2x the cost at 1k, stop <= 0.5 s, memory bounded."""
+import argparse, json, statistics, sys, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'tests'))
+import jupyter as harness  # tests/jupyter.py: the kernel and browser harness
+
+SETUP = r'''
+import gc, json, os, statistics, time, threading, torch
+from IPython.display import display
+torch.set_num_threads(1)
+from gmwidgets.core import load_dataset
+from gmwidgets.autoregressive import RNNLM
+from gmwidgets.train import Run
+from gmwidgets.dashboard import TrainingDashboard
+from gmwidgets.livechart import LiveChart, LiveLoss
+names = load_dataset('names')
+BS, LR = 64, 3e-3
+
+def fresh():
+    torch.manual_seed(0)
+    return RNNLM.for_data(names, emb=64, hidden=128, layers=2, dropout=0.1)
+
+def loop(n, log=None):
+    "The bare loop (what a user writes), calling `log(step, loss)` every step; returns steps/s."
+    m = fresh(); opt = torch.optim.AdamW(m.parameters(), lr=LR)
+    t = time.perf_counter()
+    for i, b in enumerate(names.batches('train', batch_size=BS, shuffle=True, seed=0)):
+        if i == n: break
+        loss = m.loss(b)['loss']
+        opt.zero_grad(set_to_none=True); loss.backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
+        l = loss.item()
+        if log: log(i, l)
+    return n / (time.perf_counter() - t)
+
+def run(n, dashboard=False):
+    "The same training through gmwidgets.Run (optionally with the dashboard displayed); returns steps/s."
+    r = Run(fresh(), names, lr=LR, batch_size=BS, max_steps=n, grad_clip=1.0)
+    if dashboard: display(TrainingDashboard(r))
+    t = time.perf_counter(); r.start(); r.wait()
+    return n / (time.perf_counter() - t)
+
+def liveloss_log():
+    ll = LiveLoss()
+    return lambda i, l: ll.log(step=i, loss=l)
+
+def livelossplot_log():
+    from livelossplot import PlotLosses
+    p = PlotLosses()
+    def log(i, l): p.update({'loss': l}); p.send()
+    return log
+
+def fastprogress_log(n):
+    from fastprogress.fastprogress import master_bar, progress_bar
+    mb = master_bar(range(1)); next(iter(mb)); pb = progress_bar(range(n), parent=mb); it = iter(pb); xs, ys = [], []
+    def log(i, l):
+        next(it, None); xs.append(i); ys.append(l); mb.update_graph([[xs, ys]])
+    return log
+'''
+
+THROUGHPUT = r'''
+N, NP, REPS = {n}, {n_peer}, {reps}
+loop(20); run(20)  # warm up
+res = {{k: [] for k in ['bare', 'Run', 'Run + TrainingDashboard', 'bare + LiveLoss']}}
+for _ in range(REPS):
+    res['bare'].append(loop(N)); res['Run'].append(run(N)); res['Run + TrainingDashboard'].append(run(N, dashboard=True))
+    res['bare + LiveLoss'].append(loop(N, liveloss_log()))
+peer_bare = loop(NP)
+res['livelossplot (bare loop, same steps)'] = [peer_bare]; res['livelossplot'] = [loop(NP, livelossplot_log())]
+res['fastprogress'] = [loop(NP, fastprogress_log(NP))]
+print('RESULT', json.dumps({{k: statistics.median(v) for k, v in res.items()}}))
+'''
+
+UPDATE_COST = r'''
+import numpy as np, matplotlib
+rng = np.random.default_rng(0)
+out = {{}}
+chart = LiveChart(['loss'], rate_hz=1000, idle_finalize_s=None); display(chart)
+def fill_chart(n):
+    for k in range(chart.n_points, n): chart.push(k, loss=1 / (k + 1) + 0.1 * rng.random())
+    chart.flush()
+def chart_update():
+    k0 = chart.n_points; t = time.perf_counter()
+    for k in range(k0, k0 + 20): chart.push(k, loss=1 / (k + 1) + 0.1 * rng.random())
+    chart.flush(); return time.perf_counter() - t
+from livelossplot import PlotLosses
+from fastprogress.fastprogress import master_bar
+for n in {sizes}:
+    fill_chart(n)
+    g = [chart_update() for _ in range(30)]
+    p = PlotLosses()
+    for k in range(n): p.update({{'loss': 1 / (k + 1)}})
+    l = []
+    for _ in range(3):
+        t = time.perf_counter(); p.update({{'loss': 0.5}}); p.send(); l.append(time.perf_counter() - t)
+    mb = master_bar(range(1)); xs = list(range(n)); ys = [1 / (k + 1) for k in xs]; f = []
+    for _ in range(3):
+        t = time.perf_counter(); mb.update_graph([[xs, ys]]); f.append(time.perf_counter() - t)
+    out[n] = dict(gmwidgets=statistics.median(g), livelossplot=statistics.median(l), fastprogress=statistics.median(f))
+print('RESULT', json.dumps(out))
+'''
+
+STOP = r'''
+class Slow(torch.nn.Module):
+    def __init__(self): super().__init__(); self.w = torch.nn.Parameter(torch.ones(1))
+    def loss(self, b): time.sleep(0.02); return {{'loss': (self.w * b.float().mean()).pow(2)}}
+lat = []
+for _ in range({reps}):
+    r = Run(Slow(), names, batch_size=8, max_steps=10**6); d = TrainingDashboard(r); display(d); r.start()
+    while r.step_count < 10: time.sleep(0.01)
+    t = time.perf_counter(); d.stop_button.click(); r._thread.join(); lat.append(time.perf_counter() - t)
+print('RESULT', json.dumps(dict(median=statistics.median(lat), max=max(lat), reps=len(lat))))
+'''
+
+
+def kernel_result(code:str, timeout=1800) -> dict:
+    "Execute SETUP + `code` in a fresh kernel (nbclient) and return the JSON the code printed after 'RESULT'."
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(code)])
+    NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(ROOT)}}).execute()
+    text = ''.join(o.get('text', '') for o in nb.cells[1].outputs if o.output_type == 'stream')
+    return json.loads(text.split('RESULT', 1)[1].strip().splitlines()[0])
+
+
+# -------------------------------------------------------------------- browser side
+CHART_STATE = '''(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
+  if (!s || !s.view) return null;
+  return {rows: s.view.data('points').length, applied: s.applied, timings: s.timings.slice()}; }'''
+
+B_SETUP = '''
+import numpy as np, time, os
+from gmwidgets.livechart import LiveChart
+rng = np.random.default_rng(0)
+bench = LiveChart(['loss'], max_points=2000, rate_hz=1000, idle_finalize_s=None)
+bench
+'''
+B_FILL = '''
+for k in range(bench.n_points, {n}): bench.push(k, loss=1 / (k + 1) + 0.1 * rng.random())
+bench.flush()
+'''
+B_BATCHES = '''
+for b in range({batches}):
+    k0 = bench.n_points
+    for k in range(k0, k0 + 20): bench.push(k, loss=1 / (k + 1) + 0.1 * rng.random())
+    bench.flush(); time.sleep(0.08)
+'''
+B_RSS = '''
+import resource; print(int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]))
+'''
+B_MILLION = '''
+t = time.perf_counter()
+for k in range(bench.n_points, {n}):
+    bench.push(k, loss=1 / (k + 1) + 0.1 * rng.random(), lr=3e-3)
+    if k % 1000 == 0: bench.push(k, valid_loss=1 / (k + 1))
+bench.flush(); bench.finalize()
+print(time.perf_counter() - t, len(bench.display_rows()))
+'''
+
+
+def browser_results(sizes, batches=30, million=1_000_000) -> dict:
+    "Browser-side cost per 20-point update at each logged size, and memory after `million` logged steps."
+    import shutil, tempfile
+    from playwright.sync_api import sync_playwright
+    tmp = Path(tempfile.mkdtemp(prefix='gmw-bench-'))
+    server = harness.LabServer(harness.copy_tree_for_lab(tmp / 'root'), tmp=tmp / 'server').start()
+    pw = sync_playwright().start(); browser = harness.launch_chromium(pw)
+    try:
+        page = browser.new_context(viewport={'width': 1400, 'height': 1000}).new_page()
+        lab = harness.LabPage(page, server).open('nbs/12_livechart.ipynb')
+        cdp = page.context.new_cdp_session(page)
+        def heap_mb():
+            page.evaluate('() => new Promise(r => setTimeout(r, 300))')
+            cdp.send('HeapProfiler.collectGarbage')
+            return {m['name']: m['value'] for m in cdp.send('Performance.getMetrics')['metrics']}['JSHeapUsedSize'] / 2**20
+        cdp.send('Performance.enable')
+        i = lab.state()['ncells']
+        lab.run_cell_source(B_SETUP); lab.charts(i).first.wait_for(timeout=60_000)
+        state = lambda: page.evaluate(CHART_STATE, lab.output(i).element_handle())
+        out = {}
+        for n in sizes:
+            lab.run_cell_source(B_FILL.format(n=n), timeout=300)
+            before = state()['applied']
+            lab.run_cell_source(B_BATCHES.format(batches=batches), timeout=300)
+            deadline = time.monotonic() + 60
+            while (st := state())['applied'] < before + batches and time.monotonic() < deadline: time.sleep(0.1)
+            ts = sorted(st['timings'][-batches:])
+            out[n] = dict(median_ms=statistics.median(ts), p90_ms=ts[int(0.9 * len(ts))], rows=st['rows'])
+        rss0 = int(lab.run_cell_source(B_RSS)[0]['text']); heap0 = heap_mb(); n0 = max(sizes)
+        text = lab.run_cell_source(B_MILLION.format(n=million), timeout=600)[0]['text'].split()
+        rss1 = int(lab.run_cell_source(B_RSS)[0]['text']); time.sleep(2); heap1 = heap_mb()
+        out['memory'] = dict(logged_from=n0, logged_to=million, kernel_rss_growth_mb=(rss1 - rss0) / 1024,
+                             push_seconds=float(text[0]), rows_on_display=int(text[1]), rows_in_view=state()['rows'],
+                             browser_heap_mb_before=heap0, browser_heap_mb_after=heap1)
+        assert not lab.external_requests, lab.external_requests
+        return out
+    finally:
+        browser.close(); pw.stop(); server.stop(); shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='fewer steps and repeats (a smoke run)')
+    a = ap.parse_args()
+    n, n_peer, reps = (60, 10, 1) if a.quick else (300, 40, 3)
+    sizes = [1_000, 10_000] if a.quick else [1_000, 10_000, 100_000]
+    res = {'throughput_steps_per_s': kernel_result(THROUGHPUT.format(n=n, n_peer=n_peer, reps=reps))}
+    res['update_cost_kernel_s'] = kernel_result(UPDATE_COST.format(sizes=sizes))
+    res['stop_latency_s'] = kernel_result(STOP.format(reps=3 if a.quick else 7))
+    res['browser'] = browser_results(sizes, million=50_000 if a.quick else 1_000_000)
+    report(res, sizes)
+    out = ROOT / 'benchmarks' / 'results'; out.mkdir(exist_ok=True)
+    (out / 'bench_dashboard.json').write_text(json.dumps(res, indent=1))
+
+
+def report(res, sizes):
+    tp = res['throughput_steps_per_s']; bare = tp['bare']
+    print('\n1. Throughput (same GRU loop, logging every step, real kernel via nbclient; median of repeats)')
+    print(f"{'variant':<40}{'steps/s':>10}{'% of bare':>12}")
+    for k, v in tp.items():
+        ref = tp['livelossplot (bare loop, same steps)'] if k in ('livelossplot', 'fastprogress') else bare
+        print(f"{k:<40}{v:>10.1f}{100 * v / ref:>11.1f}%")
+    print('\n2. One chart update (20 points) vs points logged')
+    uc, br = res['update_cost_kernel_s'], res['browser']
+    print(f"{'logged':>8}{'gmw kernel ms':>15}{'gmw browser ms (p90)':>24}{'livelossplot ms':>17}{'fastprogress ms':>17}")
+    for s in sizes:
+        u, b = uc[str(s)], br[s]
+        print(f"{s:>8}{1e3 * u['gmwidgets']:>15.2f}{b['median_ms']:>14.1f} ({b['p90_ms']:.0f}){1e3 * u['livelossplot']:>17.0f}{1e3 * u['fastprogress']:>17.0f}")
+    lo, hi = str(sizes[0]), str(sizes[-1])
+    print(f"ratio {sizes[-1]:,} / {sizes[0]:,} points: gmwidgets kernel {uc[hi]['gmwidgets'] / uc[lo]['gmwidgets']:.2f}x, "
+          f"browser {br[sizes[-1]]['median_ms'] / br[sizes[0]]['median_ms']:.2f}x; livelossplot {uc[hi]['livelossplot'] / uc[lo]['livelossplot']:.1f}x; "
+          f"fastprogress {uc[hi]['fastprogress'] / uc[lo]['fastprogress']:.1f}x")
+    st = res['stop_latency_s']
+    print(f"\n3. Stop latency (click -> loop exit, step ~20 ms): median {1e3 * st['median']:.0f} ms, max {1e3 * st['max']:.0f} ms over {st['reps']}")
+    m = br['memory']
+    print(f"\n4. Memory, {m['logged_from']:,} -> {m['logged_to']:,} logged steps (3 series): kernel RSS +{m['kernel_rss_growth_mb']:.0f} MB "
+          f"(all points kept), {m['rows_on_display']} rows on display ({m['rows_in_view']} in the Vega view); browser JS heap "
+          f"{m['browser_heap_mb_before']:.1f} -> {m['browser_heap_mb_after']:.1f} MB; pushing took {m['push_seconds']:.1f} s")
+
+
+if __name__ == '__main__':
+    main()
