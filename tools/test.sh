@@ -19,7 +19,7 @@ before=$(snapshot); nbdev-export; python tools/readme.py; check_unchanged "nbdev
 echo "== nbdev-clean leaves nbs/ unchanged"
 before=$(snapshot); nbdev-clean; check_unchanged nbdev-clean
 echo "== nbdev-test (notebook checks; slow and browser cells skipped)"
-nbdev-test --n_workers 2
+nbdev-test --n-workers 2
 echo "== pytest (unit, kernel and browser tiers)"
 python -m pytest -ra "$@"
 echo "== test command took $(( $(date +%s) - start )) s"
