@@ -1,0 +1,60 @@
+"""Fixtures for the browser tier: one real JupyterLab and one headless Chromium per session, a fresh
+`LabPage` per test (screenshot saved to tests/artifacts/ when the test fails; the test fails when the
+page asked any host other than localhost for anything)."""
+import re, shutil, sys, tempfile
+from pathlib import Path
+import pytest
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+if 'jupyter' in sys.modules and Path(getattr(sys.modules['jupyter'], '__file__', '')).parent != HERE:
+    del sys.modules['jupyter']  # jupyter_core's top-level `jupyter` module: ours is the harness
+import jupyter as harness
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    "Keep each phase's report on the item (`item.rep_call`), so fixtures can see whether the test failed."
+    rep = (yield).get_result()
+    setattr(item, f'rep_{rep.when}', rep)
+
+def pytest_collection_modifyitems(items):
+    "Mark every test that uses the `lab` fixture as `browser`."
+    for item in items:
+        if 'lab' in getattr(item, 'fixturenames', ()): item.add_marker(pytest.mark.browser)
+
+@pytest.fixture(scope='session')
+def lab_server():
+    "A real `jupyter lab` serving a temp copy of the repo's nbs/ and tests/notebooks/ (same relative paths)."
+    tmp = Path(tempfile.mkdtemp(prefix='gmw-lab-'))
+    server = harness.LabServer(harness.copy_tree_for_lab(tmp/'root'), tmp=tmp/'server').start()
+    yield server
+    server.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+@pytest.fixture(scope='session')
+def chromium():
+    "Debian's headless chromium under Playwright (skips the browser tier when it is not installed)."
+    if not Path(harness.CHROMIUM).exists(): pytest.skip(f'{harness.CHROMIUM} not found: run `bash tools/install_chromium.sh`')
+    from playwright.sync_api import sync_playwright
+    pw = sync_playwright().start()
+    browser = harness.launch_chromium(pw)
+    yield browser
+    browser.close()
+    pw.stop()
+
+@pytest.fixture
+def lab(request, chromium, lab_server):
+    "A `LabPage` in a fresh browser context; on failure a screenshot goes to tests/artifacts/<test>.png."
+    context = chromium.new_context(viewport={'width': 1400, 'height': 1000})
+    page = harness.LabPage(context.new_page(), lab_server)
+    yield page
+    rep = getattr(request.node, 'rep_call', None)
+    if rep is not None and rep.failed:
+        name = re.sub(r'[^\w.-]+', '_', request.node.name)
+        try: print(f'screenshot: {page.screenshot(f"FAILED-{name}")}')
+        except Exception as e: print(f'no screenshot: {e}')
+        print(f'server log tail:\n{lab_server.log_tail(2000)}')
+    context.close()
+    lab_server.shutdown_kernels()
+    if page.external_requests and rep is not None and rep.passed:
+        pytest.fail(f'requests to hosts other than localhost: {page.external_requests}')

@@ -1,0 +1,42 @@
+"""Kernel tier: execute the quickstart (and later tutorials) end to end in a real kernel with nbclient.
+Each notebook runs in a fresh `python3` kernel (the venv's python) with its own folder as working directory."""
+import pytest
+from jupyter import NBS, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
+
+pytestmark = pytest.mark.kernel
+
+# Notebooks (relative to nbs/) that must run end to end in a few minutes on CPU: add a tutorial in one line.
+QUICK_NOTEBOOKS = ['quickstart.ipynb']
+CELL_TIMEOUT = 300  # seconds per cell
+
+@pytest.mark.parametrize('name', QUICK_NOTEBOOKS)
+def test_notebook_runs(name):
+    "The notebook runs without an error output and shows at least one widget (the chart/sampler views)."
+    path = NBS/name
+    if not path.exists(): pytest.skip(f'nbs/{name} does not exist yet')
+    nb = execute_notebook(path, timeout=CELL_TIMEOUT)
+    assert error_outputs(nb) == []
+    assert WIDGET_MIME in output_mimetypes(nb), f'nbs/{name}: no widget output ({WIDGET_MIME})'
+
+def write_notebook(path, *sources):
+    "Write a notebook of code cells with `sources` to `path`."
+    import nbformat
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources]), path)
+    return path
+
+def test_widget_outputs_are_found(tmp_path):
+    "The harness itself: a slider comes back as a widget output, in a kernel whose cwd is the notebook's folder."
+    (tmp_path/'here.txt').write_text('x')
+    nb = execute_notebook(write_notebook(tmp_path/'w.ipynb', 'import ipywidgets as w\nw.IntSlider(3)', "print(open('here.txt').read())"))
+    assert error_outputs(nb) == []
+    assert WIDGET_MIME in output_mimetypes(nb)
+    assert nb.cells[1].outputs[0].text == 'x\n'
+
+def test_error_outputs_are_reported(tmp_path):
+    "A failing cell raises in execute_notebook; error_outputs names its index and exception."
+    from nbclient.exceptions import CellExecutionError
+    path = write_notebook(tmp_path/'bad.ipynb', 'x = 1', '1/0')
+    with pytest.raises(CellExecutionError, match='ZeroDivisionError'): execute_notebook(path, timeout=60)
+    nb = read_notebook(path)
+    nb.cells[1].outputs = [{'output_type': 'error', 'ename': 'ZeroDivisionError', 'evalue': 'division by zero', 'traceback': []}]
+    assert error_outputs(nb) == [(1, 'ZeroDivisionError', 'division by zero')]
