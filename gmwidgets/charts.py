@@ -13,9 +13,9 @@ import pandas as pd
 __all__ = ['PANEL_GROUPS', 'DATA_NAME', 'SMOOTH_PARAM', 'default_panels', 'loss_panel', 'loss_chart', 'ema', 'points_frame',
            'with_points', 'series_chart']
 
-# %% ../nbs/11_charts.ipynb #0c2129eb
+# %% ../nbs/11_charts.ipynb #c6eabf02
 PANEL_GROUPS = {  # panel title -> terms that share it, in the order models name them
-    'loss': ['loss', 'train_loss', 'valid_loss', 'test_loss'],
+    'loss': ['loss', 'train_loss', 'valid_loss', 'test_loss', 'nll', 'valid_nll'],
     'ELBO': ['elbo'],
     'reconstruction': ['recon', 'valid_recon'],
     'KL': ['kl', 'valid_kl', 'beta'],
@@ -31,7 +31,7 @@ def default_panels(terms:list[str], # names of the logged terms
         if not any(t in v for v in panels.values()): panels[t] = [t]
     return panels
 
-# %% ../nbs/11_charts.ipynb #4bb0ced4
+# %% ../nbs/11_charts.ipynb #e467841e
 DATA_NAME = 'points'  # the named Vega dataset LiveChart streams into
 SMOOTH_PARAM = 'smooth_on'  # boolean Vega parameter: show the EMA layer
 
@@ -50,7 +50,8 @@ def loss_panel(title:str, # panel title
                width:int=280, height:int=160, # panel size in pixels
               ) -> alt.LayerChart:
     "One panel: raw curve, EMA curve and tooltip points of the series `names`."
-    y = lambda f: alt.Y(f'{f}:Q', title=None, scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
+    y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),  # '~g': a constant lr of 3e-3 reads 0.003, not 0
+                        scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
     base = alt.Chart(width=width, height=height).encode(x=alt.X('step:Q', title='step'), color=color)
     raw = base.mark_line(strokeWidth=1, opacity=alt.expr(f"{SMOOTH_PARAM} ? 0.3 : 1")).encode(y=y('value'))
     ema = base.mark_line(strokeWidth=2, opacity=alt.expr(f"{SMOOTH_PARAM} ? 1 : 0")).encode(y=y('ema'))
