@@ -60,7 +60,7 @@ def error_html(message:str, # one line: what went wrong
     return (f"<div style='color:#b00020;border-left:3px solid #b00020;padding:4px 8px'>"
             f"<b>{html.escape(message)}</b>{tb}</div>")
 
-# %% ../nbs/13_dashboard.ipynb #b631c68a
+# %% ../nbs/13_dashboard.ipynb #5c52ecc1
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
@@ -134,7 +134,8 @@ class TrainingDashboard(W.VBox):
         sps = rows[-1].get('samples_per_s') if rows else None
         with self.hold_sync():
             self.progress.value = min(step, self.progress.max)
-            self.progress_label.value = html.escape(progress_text(step, self.total, self._rate(), sps))
+            live = self.run.state == 'running'  # rate and ETA only while training
+            self.progress_label.value = html.escape(progress_text(step, self.total, self._rate() if live else None, sps if live else None))
             if self._terms: self.values.value = terms_html(self._terms)
 
     def _show_state(self, state:str):

@@ -41,6 +41,8 @@ LAB_SETTINGS = {
     '@jupyterlab/apputils-extension:notification': {'fetchNews': 'false', 'checkForUpdates': False},
     '@jupyterlab/docmanager-extension:plugin': {'autosave': False},
     '@jupyterlab/extensionmanager-extension:plugin': {'enabled': False},
+    # Save widget state into the notebook, as a user who shares notebooks would: a reopened notebook shows final charts.
+    '@jupyter-widgets/jupyterlab-manager:plugin': {'saveState': True},
 }
 # Server side of the same: no news feed, no update check (jupyter_server_config.json in JUPYTER_CONFIG_DIR).
 SERVER_CONFIG = {'LabApp': {'news_url': None, 'check_for_updates_class': 'jupyterlab.handlers.announcements.NeverCheckForUpdate'}}
