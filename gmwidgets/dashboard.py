@@ -11,7 +11,8 @@ import ipywidgets as W
 from .livechart import LiveChart
 
 # %% auto #0
-__all__ = ['fmt_duration', 'fmt_value', 'total_steps', 'progress_text', 'terms_html', 'error_html', 'TrainingDashboard']
+__all__ = ['fmt_duration', 'fmt_value', 'total_steps', 'progress_text', 'terms_html', 'error_html', 'CollapseWatch',
+           'TrainingDashboard']
 
 # %% ../nbs/13_dashboard.ipynb #ba044614
 def fmt_duration(s:float|None, # seconds
@@ -60,7 +61,30 @@ def error_html(message:str, # one line: what went wrong
     return (f"<div style='color:#b00020;border-left:3px solid #b00020;padding:4px 8px'>"
             f"<b>{html.escape(message)}</b>{tb}</div>")
 
-# %% ../nbs/13_dashboard.ipynb #5c52ecc1
+# %% ../nbs/13_dashboard.ipynb #7a07904b
+class CollapseWatch:
+    "Flags posterior collapse: the `kl` term below `threshold` for `patience` steps in a row."
+    def __init__(self, threshold:float=0.05, # nats: a KL below this carries almost no information about x
+                 patience:int=200, # consecutive steps below the threshold before the alert
+                ):
+        if patience < 1: raise ValueError(f"patience={patience}: need patience >= 1")
+        self.threshold, self.patience, self.low, self.since = threshold, patience, 0, None
+
+    def update(self, step:int, terms:dict[str, float]) -> bool:
+        "Take one step's terms; True exactly when the alert starts."
+        if 'kl' not in terms: return False
+        self.low = self.low + 1 if terms['kl'] < self.threshold else 0
+        if self.low == 1: self.since = step
+        return self.low == self.patience
+
+    @property
+    def collapsed(self) -> bool: return self.low >= self.patience
+
+    def message(self) -> str:
+        return (f"posterior collapse: KL < {self.threshold:g} nats since step {self.since:,} ({self.low:,} steps): the decoder "
+                "ignores z. Try KL annealing, word dropout or free bits.")
+
+# %% ../nbs/13_dashboard.ipynb #e84065ab
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
@@ -72,9 +96,11 @@ class TrainingDashboard(W.VBox):
     def __init__(self, run, # a `gmwidgets.train.Run`
                  chart:LiveChart|None=None, # the chart to stream into (default: a new `LiveChart`)
                  refresh_hz:float=8, # label refreshes a second, at most
+                 collapse:CollapseWatch|None=None, # watches the `kl` term (default: `CollapseWatch()`)
                  **chart_kw): # passed to `LiveChart` when `chart` is None
         if refresh_hz <= 0: raise ValueError(f"refresh_hz={refresh_hz}: expected refresh_hz > 0")
         self.run, self.refresh_hz, self.total = run, refresh_hz, total_steps(run)
+        self.collapse = collapse or CollapseWatch()
         self.chart = chart if chart is not None else LiveChart(**chart_kw)
         self._last_refresh, self._terms, self._t0, self._step0 = 0.0, {}, None, 0
         self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=W.Layout(width='96px'))
@@ -86,8 +112,9 @@ class TrainingDashboard(W.VBox):
         self.progress_label = W.HTML()
         self.values = W.HTML()
         self.error = W.HTML(layout=W.Layout(display='none'))
+        self.alert = W.HTML(layout=W.Layout(display='none'))
         super().__init__([W.HBox([*self.buttons.values(), self.status]), W.HBox([self.progress, self.progress_label]),
-                          self.values, self.chart, self.error])
+                          self.values, self.alert, self.chart, self.error])
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
         if run.error is not None: self.on_error(run, run.error)
@@ -105,6 +132,7 @@ class TrainingDashboard(W.VBox):
     def on_step(self, run, step:int, terms:dict[str, float]):
         self.chart.push(step, **terms)
         self._terms = terms
+        if self.collapse.update(step, terms): self._show_alert(self.collapse.message())
         if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
 
     def on_eval(self, run, step:int, terms:dict[str, float]):
@@ -147,6 +175,13 @@ class TrainingDashboard(W.VBox):
                                  f" &nbsp;{html.escape(self.run.name)}")
             if state == 'finished' and self.progress.max > 1: self.progress.bar_style = 'success'
             if state == 'failed': self.progress.bar_style = 'danger'
+
+    def _show_alert(self, message:str):
+        "A warning above the chart (escaped)."
+        with self.hold_sync():
+            self.alert.value = (f"<div style='color:#8a5300;border-left:3px solid #e69500;padding:4px 8px'>"
+                                f"&#9888; {html.escape(message)}</div>")
+            self.alert.layout.display = None
 
     def _show_error(self, message:str, traceback:str|None):
         with self.hold_sync():

@@ -94,3 +94,24 @@ def test_close_detaches_from_run():
     run = Run(Slow(delay=0), Ones(), batch_size=8, max_steps=5)
     d = TrainingDashboard(run); d.close()
     assert not any(c is d for c in run.callbacks)
+
+
+class FakeVAE(nn.Module):
+    "ELBO terms with a KL that is `kl` at every step."
+    def __init__(self, kl): super().__init__(); self.w = nn.Parameter(torch.ones(1)); self.kl = kl
+    def loss(self, batch):
+        recon = (self.w * batch.mean() - 2).pow(2).sum()
+        kl = torch.tensor(self.kl)
+        return {'loss': recon + kl, 'recon': recon, 'kl': kl, 'elbo': -(recon + kl).detach(), 'beta': torch.tensor(1.0)}
+
+
+@pytest.mark.parametrize('kl,alerted', [(0.001, True), (2.0, False)])
+def test_collapse_alert_and_elbo_panels(kl, alerted):
+    from gmwidgets.dashboard import CollapseWatch
+    run = Run(FakeVAE(kl), Ones(), batch_size=8, max_steps=30)
+    d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(10)
+    assert ('posterior collapse' in d.alert.value) == alerted
+    assert (d.alert.layout.display != 'none') == alerted
+    if alerted: assert 'since step 1 (' in d.alert.value
+    titles = [p.get('title') for p in d.chart.spec.get('vconcat', d.chart.spec.get('concat', []))] or str(d.chart.spec)
+    for panel in ('ELBO', 'reconstruction', 'KL'): assert panel in str(titles)
