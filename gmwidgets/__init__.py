@@ -6,3 +6,13 @@ Modules:
 - `gmwidgets.livechart`: `LiveChart`: training curves streamed into an embedded Vega view at O(1) cost per update; `VegaChart` for any Altair chart, offline; `LiveLoss` for a plain training loop."""
 
 __version__ = "0.1.0"
+
+# Hand-written (nbdev-export rewrites only the docstring and `__version__` above): `%load_ext gmwidgets` forwards
+# to the extension in `gmwidgets.ext`, imported only then, so that `import gmwidgets` stays light.
+def load_ipython_extension(ip):
+    "`%load_ext gmwidgets`: rich displays, the run registry and the `%gm_*` magics (see `gmwidgets.ext`)."
+    from gmwidgets.ext import load_ipython_extension as load; load(ip)
+
+def unload_ipython_extension(ip):
+    "`%unload_ext gmwidgets`: ask live runs to stop, remove the displays and magics."
+    from gmwidgets.ext import unload_ipython_extension as unload; unload(ip)

@@ -111,8 +111,9 @@ class LabServer:
     def url(self) -> str: return f'http://127.0.0.1:{self.port}'
 
     def lab_url(self, path:str) -> str:
-        "URL that opens the notebook at `path` (relative to root_dir) in Lab."
-        return f'{self.url}/lab/tree/{quote(path)}?token={self.token}'
+        """URL that opens the notebook at `path` (relative to root_dir) in Lab, alone: `reset` drops the workspace, so tabs
+        that an earlier test left open (and their widget outputs) are not restored into this page."""
+        return f'{self.url}/lab/tree/{quote(path)}?reset&token={self.token}'
 
     def _write_settings(self) -> Path:
         "Write LAB_SETTINGS as user settings files; return the settings dir."

@@ -118,3 +118,4 @@ def test_dashboard_controls_errors_and_saved_chart(lab):
     lab.charts(i).first.wait_for(timeout=30_000)
     wait_until(lambda: lab.page.evaluate(CHART_ROWS, again.element_handle()) == final_rows, what='saved chart shows the final data')
     lab.screenshot('dashboard_reopened', again)
+    lab.server.api('DELETE', f'contents/{NOTEBOOK}')
