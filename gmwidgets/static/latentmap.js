@@ -1,0 +1,69 @@
+// gmwidgets latent map (LatentMap): a Vega-Lite scatter of encoded data, embedded with the bundled Vega (no CDN).
+// Clicking a point sends its `index` to the kernel; the named dataset `marks_name` (A, B, current z) is
+// replaced with a changeset whenever the `marks` trait changes, without re-embedding the chart.
+
+const VEGA = (globalThis.__gmwidgetsVega ??= new Map()); // shared with the other gmwidgets charts of the page
+
+function loadVega(model) {
+  const key = model.get("_vega_key");
+  if (!VEGA.has(key)) {
+    const loading = (async () => {
+      const holder = await model.widget_manager.get_model(model.get("_vega_ref"));
+      const url = URL.createObjectURL(new Blob([holder.get("source")], { type: "text/javascript" }));
+      try { return await import(/* webpackIgnore: true */ url); } finally { URL.revokeObjectURL(url); }
+    })();
+    loading.catch(() => VEGA.delete(key));
+    VEGA.set(key, loading);
+  }
+  return VEGA.get(key);
+}
+
+function showError(el, model, error) {
+  console.error("gmwidgets latent map:", error);
+  let box = el.querySelector(".gmwidgets-error");
+  if (!box) { box = document.createElement("pre"); box.className = "gmwidgets-error"; el.appendChild(box); }
+  box.style.cssText = "color:#b00;white-space:pre-wrap;font-size:12px;margin:4px 0";
+  box.textContent = "gmwidgets chart error: " + (error?.message ?? String(error));
+  try { model.set("js_error", String(error?.stack ?? error)); model.save_changes(); } catch (e) { /* no kernel */ }
+}
+
+async function render({ model, el }) {
+  el.classList.add("gmwidgets-chart", "gmw-latent-map");
+  const target = document.createElement("div");
+  el.appendChild(target);
+  const state = { view: null, finalize: null, closed: false, picks: 0 };
+  el.__gmwidgets = state; // read by tests
+  let queue = Promise.resolve();
+  const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));
+
+  async function setMarks() {
+    if (!state.view) return;
+    const cs = state.view.changeset().remove(() => true).insert(structuredClone(model.get("marks")));
+    await state.view.change(model.get("marks_name"), cs).runAsync();
+  }
+
+  function onClick(event, item) {
+    const d = item?.datum;
+    if (d == null || d.index == null || d.index < 0) return; // marks have index -1
+    state.picks += 1;
+    model.send({ type: "pick", index: d.index });
+  }
+
+  async function embed() {
+    const spec = model.get("spec");
+    if (!spec || !Object.keys(spec).length) return;
+    const { vegaEmbed } = await loadVega(model);
+    state.finalize?.();
+    const res = await vegaEmbed(target, structuredClone(spec), { actions: false, renderer: "svg" });
+    Object.assign(state, { view: res.view, finalize: res.finalize });
+    state.view.addEventListener("click", onClick);
+    await setMarks();
+  }
+
+  model.on("change:spec", () => enqueue(embed));
+  model.on("change:marks", () => enqueue(setMarks));
+  enqueue(embed);
+  return () => { state.closed = true; state.finalize?.(); };
+}
+
+export default { render };
