@@ -1,0 +1,98 @@
+"Behaviour of the 1-D diffusion model: cosine schedule, loss, DDIM/DDPM sampling and its controls, training."
+import math
+import pytest
+import torch
+from gmwidgets.diffusion import Diffusion, cosine_schedule, ddim_timesteps, ddim_step
+from gmwidgets.sampler import sample_controls
+from gmwidgets.train import Run
+from gmwidgets.data import SeriesData
+
+torch.set_num_threads(1)
+
+
+def small(**kw):
+    torch.manual_seed(0)
+    return Diffusion(2, **({'hidden': 16, 'blocks': 2, 'length': 8, 'timesteps': 100} | kw))
+
+
+@pytest.mark.parametrize('T', [1, 10, 1000])
+def test_cosine_schedule_properties(T):
+    betas, abar = cosine_schedule(T)
+    assert betas.shape == abar.shape == (T,)
+    assert ((abar > 0) & (abar < 1)).all() and (abar[1:] < abar[:-1]).all()
+    assert ((betas > 0) & (betas <= 0.999)).all()
+    assert torch.allclose(abar, torch.cumprod(1 - betas, 0))
+
+
+def test_cosine_schedule_matches_the_paper_formula():
+    T, s = 1000, 0.008
+    f = lambda t: math.cos((t / T + s) / (1 + s) * math.pi / 2) ** 2
+    _, abar = cosine_schedule(T)
+    for t in (1, 100, 500, 900):   # abar of the paper's step t is index t-1; the clip only bites near t = T
+        assert abar[t - 1].item() == pytest.approx(f(t) / f(0), rel=1e-9)
+    with pytest.raises(ValueError, match='T=0'): cosine_schedule(0)
+
+
+def test_ddim_with_eta_one_and_all_steps_is_ddpm_ancestral():
+    betas, abar = cosine_schedule(50)
+    x, eps, z = torch.randn(3, 4, 2), torch.randn(3, 4, 2), torch.randn(3, 4, 2)
+    t = 20
+    got, _ = ddim_step(x, eps, abar[t].item(), abar[t - 1].item(), 1.0, z, clip=False)
+    alpha = 1 - betas[t]
+    mean = (x - betas[t] / (1 - abar[t]).sqrt() * eps) / alpha.sqrt()            # DDPM eq. 11
+    var = betas[t] * (1 - abar[t - 1]) / (1 - abar[t])                           # beta tilde
+    assert torch.allclose(got, (mean + var.sqrt() * z).float(), atol=1e-5)
+    assert ddim_timesteps(50, 50) == list(range(49, -1, -1))
+
+
+def test_sampling_shapes_and_determinism_by_seed():
+    m = small()
+    a = m.sample(4, seed=1, steps=5)
+    assert a.shape == (4, 8, 2) and torch.equal(a, m.sample(4, seed=1, steps=5))
+    assert not torch.equal(a, m.sample(4, seed=2, steps=5))
+    b, path = m.sample(4, seed=1, steps=5, eta=1.0, return_path=True)
+    assert path.shape == (6, 4, 8, 2) and torch.equal(path[-1], b)
+    assert torch.equal(b, m.sample(4, seed=1, steps=5, eta=1.0))
+    assert m.training    # sampling restores the mode
+
+
+def test_steps_control_validation_and_unknown_controls():
+    m = small()
+    assert sample_controls(m) == {'seed': None, 'steps': 50}
+    for bad in (0, 101, 2.5):
+        with pytest.raises(ValueError, match=f'steps={bad}'): m.sample(2, steps=bad)
+    with pytest.raises(ValueError, match='eta=-0.5'): m.sample(2, eta=-0.5)
+    with pytest.raises(ValueError, match='n=0'): m.sample(0)
+    with pytest.raises(TypeError): m.sample(2, temperature=0.5)
+
+
+def test_loss_decreases_on_a_toy_problem():
+    torch.manual_seed(0)
+    t = torch.arange(8.)
+    x = 0.5 + 0.4 * torch.sin(t[None, :, None] * 0.7 + torch.rand(256, 1, 2) * 6)   # (256, 8, 2) sines in [0.1, 0.9]
+    m = small()
+    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
+    eval_loss = lambda: (torch.manual_seed(1), sum(m.loss(x)['loss'].item() for _ in range(5)) / 5)[1]
+    before = eval_loss()
+    for i in range(150):
+        loss = m.loss(x[torch.randint(0, 256, (64,))])['loss']
+        opt.zero_grad(); loss.backward(); opt.step()
+    after = eval_loss()
+    assert after < 0.6 * before, (before, after)
+
+
+def test_trains_with_run_and_samples_near_the_data():
+    torch.manual_seed(0)
+    data = SeriesData.from_array(torch.full((200, 6, 1), 0.8) + 0.02 * torch.randn(200, 6, 1), scaler=None)
+    m = Diffusion.for_data(data, hidden=16, blocks=2, timesteps=100)
+    run = Run(m, data, lr=3e-3, batch_size=64, max_steps=150, num_threads=1).start()
+    assert run.wait(60)
+    h = run.history
+    assert {'loss', 'mse'} <= set(h.columns) and h.loss.iloc[-20:].mean() < h.loss.iloc[:20].mean()
+    x = m.sample(64, seed=0, steps=20)
+    assert abs(x.mean().item() - 0.8) < 0.1
+
+
+def test_bad_config_and_batch():
+    with pytest.raises(ValueError, match='n_features=0'): Diffusion(0)
+    with pytest.raises(ValueError, match=r'expected \(B, T, F=2\)'): small().loss(torch.rand(3, 8, 3))
