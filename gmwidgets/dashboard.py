@@ -84,7 +84,7 @@ class CollapseWatch:
         return (f"posterior collapse: KL < {self.threshold:g} nats since step {self.since:,} ({self.low:,} steps): the decoder "
                 "ignores z. Try KL annealing, word dropout or free bits.")
 
-# %% ../nbs/13_dashboard.ipynb #e84065ab
+# %% ../nbs/13_dashboard.ipynb #f683d5b7
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
@@ -108,12 +108,19 @@ class TrainingDashboard(W.VBox):
         self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
         for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
         self.status = W.HTML()
+        self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y', layout=W.Layout(width='64px'),
+                                         tooltip='log-scaled y axes')
+        self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth', layout=W.Layout(width='72px'),
+                                            tooltip='an EMA curve over the raw one')
+        self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
+        self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
         self.progress = W.IntProgress(min=0, max=self.total or 1, layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
         self.progress_label = W.HTML()
         self.values = W.HTML()
         self.error = W.HTML(layout=W.Layout(display='none'))
         self.alert = W.HTML(layout=W.Layout(display='none'))
-        super().__init__([W.HBox([*self.buttons.values(), self.status]), W.HBox([self.progress, self.progress_label]),
+        super().__init__([W.HBox([*self.buttons.values(), self.log_toggle, self.smooth_toggle, self.status]),
+                          W.HBox([self.progress, self.progress_label]),
                           self.values, self.alert, self.chart, self.error])
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
