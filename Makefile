@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Opens JupyterLab on the quickstart notebook (trains a small model with the live dashboard).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
-	$(BIN)/jupyter lab nbs/quickstart.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) nbs/quickstart.ipynb
 
 # Debian's chromium for the browser tests (installed with apt when absent).
 chromium:
