@@ -84,7 +84,7 @@ class CollapseWatch:
         return (f"posterior collapse: KL < {self.threshold:g} nats since step {self.since:,} ({self.low:,} steps): the decoder "
                 "ignores z. Try KL annealing, word dropout or free bits.")
 
-# %% ../nbs/13_dashboard.ipynb #f683d5b7
+# %% ../nbs/13_dashboard.ipynb #fe888eb8
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
@@ -95,7 +95,7 @@ class TrainingDashboard(W.VBox):
     "Controls, progress, current values, a live chart and errors for a `Run`."
     def __init__(self, run, # a `gmwidgets.train.Run`
                  chart:LiveChart|None=None, # the chart to stream into (default: a new `LiveChart`)
-                 refresh_hz:float=8, # label refreshes a second, at most
+                 refresh_hz:float=4, # label refreshes a second, at most (each is three small messages to the browser)
                  collapse:CollapseWatch|None=None, # watches the `kl` term (default: `CollapseWatch()`)
                  **chart_kw): # passed to `LiveChart` when `chart` is None
         if refresh_hz <= 0: raise ValueError(f"refresh_hz={refresh_hz}: expected refresh_hz > 0")
