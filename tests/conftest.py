@@ -1,7 +1,7 @@
 """Fixtures for the browser tier: one real JupyterLab and one headless Chromium per session, a fresh
 `LabPage` per test (screenshot saved to tests/artifacts/ when the test fails; the test fails when the
 page asked any host other than localhost for anything)."""
-import re, shutil, sys, tempfile
+import shutil, sys, tempfile
 from pathlib import Path
 import pytest
 
@@ -45,16 +45,4 @@ def chromium():
 @pytest.fixture
 def lab(request, chromium, lab_server):
     "A `LabPage` in a fresh browser context; on failure a screenshot goes to tests/artifacts/<test>.png."
-    context = chromium.new_context(viewport={'width': 1400, 'height': 1000})
-    page = harness.LabPage(context.new_page(), lab_server)
-    yield page
-    rep = getattr(request.node, 'rep_call', None)
-    if rep is not None and rep.failed:
-        name = re.sub(r'[^\w.-]+', '_', request.node.name)
-        try: print(f'screenshot: {page.screenshot(f"FAILED-{name}")}')
-        except Exception as e: print(f'no screenshot: {e}')
-        print(f'server log tail:\n{lab_server.log_tail(2000)}')
-    context.close()
-    lab_server.shutdown_kernels()
-    if page.external_requests and rep is not None and rep.passed:
-        pytest.fail(f'requests to hosts other than localhost: {page.external_requests}')
+    yield from harness.page_fixture(request, chromium, lab_server)

@@ -393,3 +393,46 @@ class LabPage:
         path = self.artifacts/f'{name}.png'
         (locator or self.page).screenshot(path=str(path))
         return path
+
+
+# ---------------------------------------------------------------- shared by the widget scenarios
+
+# JS: rows on display in the first gmwidgets chart inside element `el` (-1 before its Vega view exists).
+CHART_ROWS = """(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
+  return s && s.view ? s.view.data('points').length : -1; }"""
+
+def wait_until(cond, timeout:float=20, what:str='condition'):
+    "Poll `cond()` every 0.1 s until it is true; TimeoutError naming `what` after `timeout` s."
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond(): return
+        time.sleep(0.1)
+    raise TimeoutError(f'{what}: not met after {timeout} s')
+
+def kernel_print(page:LabPage, code:str) -> str:
+    "Run `print(code)` in a new cell of `page` and return what it printed."
+    return ''.join(o.get('text', '') for o in page.run_cell_source(f'print({code})')).strip()
+
+def new_notebook(server:LabServer, path:str):
+    "Create an empty python3 notebook at `path` on `server` (through the contents API)."
+    server.api('PUT', f'contents/{path}', {'type': 'notebook', 'format': 'json', 'content': {
+        'cells': [], 'nbformat': 4, 'nbformat_minor': 5,
+        'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}}})
+
+def page_fixture(request, chromium, server:LabServer):
+    """Body of a page fixture (`yield from page_fixture(...)`): a `LabPage` in a fresh browser context; on failure a
+    screenshot goes to tests/artifacts/FAILED-<test>.png; a passing test fails if the page asked any other host for anything."""
+    import re, pytest
+    context = chromium.new_context(viewport={'width': 1400, 'height': 1000})
+    page = LabPage(context.new_page(), server)
+    yield page
+    rep = getattr(request.node, 'rep_call', None)
+    if rep is not None and rep.failed:
+        name = re.sub(r'[^\w.-]+', '_', request.node.name)
+        try: print(f'screenshot: {page.screenshot(f"FAILED-{name}")}')
+        except Exception as e: print(f'no screenshot: {e}')
+        print(f'server log tail:\n{server.log_tail(2000)}')
+    context.close()
+    server.shutdown_kernels()
+    if page.external_requests and rep is not None and rep.passed:
+        pytest.fail(f'requests to hosts other than localhost: {page.external_requests}')

@@ -3,6 +3,7 @@ step counter, Resume and Stop act, an exception shows in the error panel while t
 saved notebook, reopened in a fresh kernel, shows the final chart."""
 import re, time
 import pytest
+from jupyter import CHART_ROWS, kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/dashboard_live.ipynb'  # created empty on the server by the test
 
@@ -37,8 +38,6 @@ bad = Run(Toy(fail_at=5), Ones(), batch_size=8, max_steps=100)
 TrainingDashboard(bad)
 '''
 
-CHART_ROWS = '''(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
-  return s && s.view ? s.view.data('points').length : -1; }'''
 
 
 def page_step(out) -> int:
@@ -47,22 +46,12 @@ def page_step(out) -> int:
     return int(re.search(r'step ([\d,]+)', text).group(1).replace(',', ''))
 
 
-def wait_until(cond, timeout=20, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond(): return
-        time.sleep(0.1)
-    raise TimeoutError(f'{what}: not met after {timeout} s')
 
 
-def kernel_print(lab, code) -> str:
-    return ''.join(o.get('text', '') for o in lab.run_cell_source(f'print({code})')).strip()
 
 
 def test_dashboard_controls_errors_and_saved_chart(lab):
-    lab.server.api('PUT', f'contents/{NOTEBOOK}', {'type': 'notebook', 'format': 'json', 'content': {
-        'cells': [], 'nbformat': 4, 'nbformat_minor': 5,
-        'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}}})
+    new_notebook(lab.server, NOTEBOOK)
     lab.open(NOTEBOOK)
     lab.run_cell_source(SETUP)
     i = lab.state()['ncells']

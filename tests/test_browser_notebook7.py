@@ -1,11 +1,12 @@
 """In Notebook 7 (`jupyter notebook`, package `notebook`): with `%load_ext gmwidgets` a `Run` displays as its
 dashboard, the chart grows while it trains in the background, its Stop button stops the run, and `%gm_runs` shows it
 stopped. The Lab harness (tests/jupyter.py) is reused: only the command line and the notebook URL differ."""
-import re, shutil, sys, tempfile, time
+import shutil, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import quote
 import pytest
 import jupyter as harness  # tests/jupyter.py (conftest puts tests/ first on sys.path)
+from jupyter import CHART_ROWS, kernel_print, new_notebook, wait_until
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = 'tests/notebooks/notebook7_dashboard.ipynb'  # created empty on the server by the test
@@ -36,20 +37,8 @@ def nb7_server():
 
 @pytest.fixture
 def nb7(request, chromium, nb7_server):
-    context = chromium.new_context(viewport={'width': 1400, 'height': 1000})
-    page = harness.LabPage(context.new_page(), nb7_server)
-    yield page
-    rep = getattr(request.node, 'rep_call', None)
-    if rep is not None and rep.failed:
-        name = re.sub(r'[^\w.-]+', '_', request.node.name)
-        try: print(f'screenshot: {page.screenshot(f"FAILED-{name}")}')
-        except Exception as e: print(f'no screenshot: {e}')
-        print(f'server log tail:\n{nb7_server.log_tail(2000)}')
-    context.close()
-    nb7_server.shutdown_kernels()
-    if page.external_requests and rep is not None and rep.passed:
-        pytest.fail(f'requests to hosts other than localhost: {page.external_requests}')
-
+    "A page on the Notebook 7 server (same teardown as the `lab` fixture)."
+    yield from harness.page_fixture(request, chromium, nb7_server)
 
 SETUP = '''
 import time, torch
@@ -78,26 +67,14 @@ run   # displayed by the extension: the run's dashboard
 # runs (its shortcuts plugin reads `plugins[id].schema` of a plugin it has not loaded): not ours, so not counted.
 NOTEBOOK_OWN_ERRORS = ("pageerror: Cannot read properties of undefined (reading 'schema')",)
 
-CHART_ROWS = '''(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
-  return s && s.view ? s.view.data('points').length : -1; }'''
 
 
-def wait_until(cond, timeout=20, what='condition'):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond(): return
-        time.sleep(0.1)
-    raise TimeoutError(f'{what}: not met after {timeout} s')
 
 
-def kernel_print(page, code) -> str:
-    return ''.join(o.get('text', '') for o in page.run_cell_source(f'print({code})')).strip()
 
 
 def test_dashboard_renders_and_stops_in_notebook7(nb7):
-    nb7.server.api('PUT', f'contents/{NOTEBOOK}', {'type': 'notebook', 'format': 'json', 'content': {
-        'cells': [], 'nbformat': 4, 'nbformat_minor': 5,
-        'metadata': {'kernelspec': {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}}}})
+    new_notebook(nb7.server, NOTEBOOK)
     nb7.open(NOTEBOOK)
     assert nb7.page.evaluate("() => window.jupyterapp.name") == 'Jupyter Notebook'  # Notebook 7, not Lab
     nb7.run_cell_source(SETUP)
