@@ -4,7 +4,7 @@ import pytest
 import torch
 from gmwidgets.data import sine_data
 from gmwidgets.tseval import (discriminative_score, predictive_score, scores, mmd, acf, marginals, pca_2d, next_step_task,
-                              as_windows)
+                              as_windows, ScoringStopped)
 
 torch.set_num_threads(1)
 REAL = sine_data(1000, 24, 5, seed=0).astype(np.float32)    # (N, T, F) in [0, 1]
@@ -85,3 +85,27 @@ def test_marginals_and_pca():
     p = pca_2d(REAL, NOISE, max_n=300)
     real = p[p.source == 'real']
     assert len(p) == 600 and abs(real.pc1.mean()) < 1e-6 and real.pc1.var() >= real.pc2.var()
+
+
+def test_progress_reports_every_step_and_leaves_the_score_unchanged():
+    seen = []
+    with_hook = discriminative_score(REAL[:200], NOISE[:200], iterations=25, seed=2, progress=lambda i, n: seen.append((i, n)))
+    assert seen == [(i, 25) for i in range(1, 26)]
+    assert with_hook == discriminative_score(REAL[:200], NOISE[:200], iterations=25, seed=2)
+
+
+@pytest.mark.parametrize('score', [discriminative_score, predictive_score])
+def test_should_stop_ends_the_loop_at_once(score):
+    import time
+    steps, t0 = [], time.perf_counter()
+    with pytest.raises(ScoringStopped, match='stopped after 7 of 100000'):
+        score(REAL, NOISE, iterations=100_000, progress=lambda i, n: steps.append(i), should_stop=lambda: len(steps) >= 7)
+    assert steps == list(range(1, 8)) and time.perf_counter() - t0 < 2
+
+
+def test_scores_passes_should_stop_on():
+    calls = []
+    with pytest.raises(ScoringStopped):
+        scores(REAL[:100], NOISE[:100], repeats=3, disc_iterations=50, pred_iterations=50,
+               should_stop=lambda: calls.append(1) or len(calls) > 60)   # inside the second discriminative run
+    assert len(calls) == 61
