@@ -1,9 +1,10 @@
 """TimeGAN scores of the time-series generators on the built-in data, on CPU: a recurrent WGAN-GP, a DDPM/DDIM and the
-autoregressive GRU baseline, each trained for a fixed wall-clock budget, then scored against real windows.
+autoregressive GRU and a SeriesVAE, each trained for a fixed wall-clock budget, then scored against real windows.
 
     python benchmarks/bench_timeseries.py                              # sines, 150 s of training a model, 3 repeats
     python benchmarks/bench_timeseries.py --datasets sines,stocks --seconds 120
     python benchmarks/bench_timeseries.py --seconds 20 --repeats 1 --disc-iterations 200 --pred-iterations 300  # a quick look
+    python benchmarks/bench_timeseries.py --datasets sines,stocks --models gan,diffusion,vae,ar --jobs 8 --threads 2 --seconds 360 --decay  # many cores
 
 Scores follow TimeGAN's reference code (`gmwidgets.tseval`): discriminative = |accuracy - 0.5| of a post-hoc GRU
 classifier (2000 iterations), predictive = MAE on real windows of a GRU trained on synthetic ones to predict the last
@@ -11,30 +12,44 @@ feature one step ahead (5000 iterations); mean ± std over `--repeats` seeds. "r
 GRU trained on the real windows themselves (the floor). Real windows = `--n-eval` windows of the train split (TimeGAN
 used all); as many synthetic windows are drawn. Published on Sines (disc / pred): TimeGAN 0.011 / 0.093, Diffusion-TS 0.006 / 0.093, real 0.094.
 Training budgets are wall time (the machine is shared), so the table also prints the steps each model made."""
-import argparse, json, time
+import argparse, json, math, time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+import multiprocessing as mp
 import torch
 from gmwidgets.core import load_dataset
 from gmwidgets.train import Run
 from gmwidgets.autoregressive import SeriesAR
 from gmwidgets.diffusion import Diffusion
 from gmwidgets.gan import SeriesGAN
+from gmwidgets.vae import SeriesVAE
 from gmwidgets.tseval import scores, predictive_score, format_score, mmd
 
 PUBLISHED = {'sines': {'TimeGAN': (0.011, 0.093), 'Diffusion-TS': (0.006, 0.093), 'real': 0.094}}  # (disc, pred); real: pred
 
-# name -> (model factory, Run settings, sampling controls)
+# name -> (model factory, Run settings, sampling controls). '-l' variants are larger (for a machine with cores to spare).
 MODELS = {
-    'gan':       (lambda d: SeriesGAN.for_data(d, hidden=24, layers=1, n_critic=2, lr_g=1e-3, lr_d=1e-3), dict(batch_size=128), {}),
-    'diffusion': (lambda d: Diffusion.for_data(d, hidden=48, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128), dict(steps=50, eta=0.0)),
-    'ar':        (lambda d: SeriesAR.for_data(d, hidden=64, layers=2, head='gaussian'), dict(lr=3e-3, batch_size=128), {}),
+    'gan':         (lambda d: SeriesGAN.for_data(d, hidden=24, layers=1, n_critic=2, lr_g=1e-3, lr_d=1e-3), dict(batch_size=128), {}),
+    'gan-l':       (lambda d: SeriesGAN.for_data(d, hidden=48, layers=2, n_critic=3, lr_g=1e-3, lr_d=1e-3), dict(batch_size=128), {}),
+    'diffusion':   (lambda d: Diffusion.for_data(d, hidden=48, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128), dict(steps=50, eta=0.0)),
+    'diffusion-l': (lambda d: Diffusion.for_data(d, hidden=96, blocks=6, timesteps=1000), dict(lr=1e-3, batch_size=128), dict(steps=100, eta=0.0)),
+    'vae':         (lambda d: SeriesVAE.for_data(d, hidden=96, latent=16, anneal='linear', anneal_steps=2000), dict(lr=2e-3, batch_size=128), dict(greedy=True)),
+    'ar':          (lambda d: SeriesAR.for_data(d, hidden=64, layers=2, head='gaussian'), dict(lr=3e-3, batch_size=128), {}),
 }
 
 
-def train(model, data, seconds:float, threads:int, **cfg) -> tuple[int, float]:
-    "Train with `Run` for `seconds` of wall time; (steps made, seconds taken)."
+def wall_cosine(seconds:float) -> callable:
+    "An lr factor that follows a cosine from 1 to 0 over `seconds` of wall time (the budget is time, not steps)."
     t0 = time.perf_counter()
+    return lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, (time.perf_counter() - t0) / seconds)))
+
+
+def train(model, data, seconds:float, threads:int, decay:bool=False, **cfg) -> tuple[int, float]:
+    "Train with `Run` for `seconds` of wall time (lr on a wall-time cosine when `decay`); (steps made, seconds taken)."
+    t0 = time.perf_counter()
+    if decay: cfg['schedule'] = wall_cosine(seconds)
     run = Run(model, data, num_threads=threads, max_steps=10**7, **cfg).start()
     if not run.wait(timeout=seconds): run.stop(); run.wait()
+    if run.error is not None: raise RuntimeError(f"training failed: {run.error}")
     return run.step_count, time.perf_counter() - t0
 
 
@@ -43,29 +58,50 @@ def draw(model, n:int, controls:dict, chunk:int=2000) -> torch.Tensor:
     return torch.cat([model.sample(min(chunk, n - i), seed=i // chunk, **controls) for i in range(0, n, chunk)])
 
 
-def bench(dataset:str, names:list[str], a) -> list[dict]:
-    "Train and score every model on `dataset`; one row a model, plus the real-data row."
-    torch.manual_seed(0)
-    data = load_dataset(dataset)
-    real = data.windows('train')                                  # (N, T, F)
-    if a.n_eval and a.n_eval < len(real): real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:a.n_eval]]
-    kw = dict(repeats=a.repeats, disc_iterations=a.disc_iterations, pred_iterations=a.pred_iterations)
+def real_windows(dataset:str, n_eval:int) -> torch.Tensor:
+    "The real windows scored: `n_eval` random windows of the train split (all when 0 or fewer exist)."
+    real = load_dataset(dataset).windows('train')                  # (N, T, F)
+    if n_eval and n_eval < len(real): real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:n_eval]]
+    return real
+
+
+def job(dataset:str, name:str, a:dict) -> dict:
+    "One row: the real-data predictive floor (`name='real'`), or train, sample and score one model."
+    torch.set_num_threads(a['threads']); torch.manual_seed(0)
+    real = real_windows(dataset, a['n_eval'])
+    kw = dict(repeats=a['repeats'], disc_iterations=a['disc_iterations'], pred_iterations=a['pred_iterations'])
     t0 = time.perf_counter()
-    p = [predictive_score(real, real, a.pred_iterations, seed=k) for k in range(a.repeats)]
-    rows = [dict(dataset=dataset, model='real', steps=0, train_s=0.0, sample_s=0.0, discriminative=float('nan'), discriminative_std=float('nan'),
-                 predictive=float(torch.tensor(p).mean()), predictive_std=float(torch.tensor(p).std(unbiased=False)), repeats=a.repeats,
-                 mmd=0.0, score_s=time.perf_counter() - t0)]
-    print(f"[{dataset}] real predictive {format_score(rows[0]['predictive'], rows[0]['predictive_std'])}", flush=True)
-    for name in names:
-        make, cfg, controls = MODELS[name]
-        model = make(data)
-        steps, train_s = train(model, data, a.seconds, a.threads, **cfg)
-        t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
-        t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
-        rows.append(dict(dataset=dataset, model=name, steps=steps, train_s=train_s, sample_s=sample_s, **s, mmd=mmd(real, fake), score_s=score_s))
-        print(f"[{dataset}] {name}: {steps} steps in {train_s:.0f} s; disc {format_score(s['discriminative'], s['discriminative_std'])}, "
-              f"pred {format_score(s['predictive'], s['predictive_std'])} (scored in {score_s:.0f} s)", flush=True)
-    return rows
+    if name == 'real':
+        p = torch.tensor([predictive_score(real, real, a['pred_iterations'], seed=k) for k in range(a['repeats'])])
+        return dict(dataset=dataset, model='real', steps=0, train_s=0.0, sample_s=0.0, discriminative=float('nan'), discriminative_std=float('nan'),
+                    predictive=float(p.mean()), predictive_std=float(p.std(unbiased=False)), repeats=a['repeats'], mmd=0.0, score_s=time.perf_counter() - t0)
+    make, cfg, controls = MODELS[name]
+    data = load_dataset(dataset)
+    model = make(data)
+    steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], **cfg)
+    t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
+    t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
+    return dict(dataset=dataset, model=name, steps=steps, train_s=train_s, sample_s=sample_s, **s, mmd=mmd(real, fake), score_s=score_s)
+
+
+def say(r:dict):
+    "Print one finished row."
+    if r['model'] == 'real': print(f"[{r['dataset']}] real predictive {format_score(r['predictive'], r['predictive_std'])}", flush=True)
+    else: print(f"[{r['dataset']}] {r['model']}: {r['steps']} steps in {r['train_s']:.0f} s; disc {format_score(r['discriminative'], r['discriminative_std'])}, "
+                f"pred {format_score(r['predictive'], r['predictive_std'])} (scored in {r['score_s']:.0f} s)", flush=True)
+
+
+def bench(datasets:list[str], names:list[str], a:dict, jobs:int=1) -> list[dict]:
+    "Every (dataset, model) pair plus each dataset's real-data row; `jobs` processes side by side (each with `threads`)."
+    tasks = [(ds, m) for ds in datasets for m in ['real', *names]]
+    if jobs <= 1:
+        rows = []
+        for ds, m in tasks: rows.append(job(ds, m, a)); say(rows[-1])
+        return rows
+    with ProcessPoolExecutor(jobs, mp_context=mp.get_context('spawn')) as ex:
+        futs = [ex.submit(job, ds, m, a) for ds, m in tasks]
+        for f in as_completed(futs): say(f.result())
+        return [f.result() for f in futs]
 
 
 def table(rows:list[dict]) -> str:
@@ -91,13 +127,17 @@ def main():
     p.add_argument('--disc-iterations', type=int, default=2000)
     p.add_argument('--pred-iterations', type=int, default=5000)
     p.add_argument('--n-eval', type=int, default=3000, help="real windows scored (a random subset of the train split; 0: all); as many are sampled")
-    p.add_argument('--threads', type=int, default=1, help="torch threads (the scores' tiny GRUs run slower on 2 threads of a busy machine)")
+    p.add_argument('--threads', type=int, default=1, help="torch threads of each model (the scores' tiny GRUs run slower on 2 threads of a busy machine)")
+    p.add_argument('--jobs', type=int, default=1, help="models trained and scored side by side in separate processes (each with --threads)")
+    p.add_argument('--decay', action='store_true', help="lr on a cosine to 0 over the wall-time budget (default: constant lr)")
     p.add_argument('--json', default=None, help="also write the rows to this JSON file")
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
     t0 = time.perf_counter()
-    rows = [r for ds in a.datasets.split(',') for r in bench(ds, a.models.split(','), a)]
-    print(f"\n{a.repeats} repeats a score; {a.seconds:.0f} s training budget a model; {a.threads} threads; total {time.perf_counter() - t0:.0f} s\n")
+    cfg = dict(seconds=a.seconds, threads=a.threads, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval,
+               disc_iterations=a.disc_iterations, pred_iterations=a.pred_iterations)
+    rows = bench(a.datasets.split(','), a.models.split(','), cfg, a.jobs)
+    print(f"\n{a.repeats} repeats a score; {a.seconds:.0f} s training budget a model ({'cosine lr decay' if a.decay else 'constant lr'}); "
+          f"{a.jobs} job(s) x {a.threads} thread(s); {mp.cpu_count()} CPUs; total {time.perf_counter() - t0:.0f} s\n")
     print(table(rows))
     if a.json:
         with open(a.json, 'w') as f: json.dump(rows, f, indent=1)
