@@ -72,13 +72,14 @@ def series_frame(x, # (N, T, F) samples, tensor or array
     s, t, f = np.meshgrid(*map(np.arange, x.shape), indexing='ij')
     return pd.DataFrame({'sample': s.ravel(), 't': t.ravel(), 'feature': f.ravel().astype(str), 'value': x.ravel()})
 
-# %% ../nbs/14_sampler.ipynb #466e9fad
-def download_link(content:str, # the file's text
+# %% ../nbs/14_sampler.ipynb #bd0ee9df
+def download_link(content:str|bytes, # the file's text, or its bytes (an image, a Parquet file)
                   filename:str, # name the browser saves it as
-                  mime:str='text/plain', # e.g. 'text/csv'
+                  mime:str='text/plain', # e.g. 'text/csv', 'image/png'
                  ) -> str:
-    "An `<a download>` whose data: URL holds `content`."
-    url = f"data:{mime};charset=utf-8;base64,{base64.b64encode(content.encode()).decode()}"
+    "An `<a download>` whose data: URL holds `content` (text is sent as UTF-8); the browser saves it without the kernel."
+    data, charset = (content.encode(), ';charset=utf-8') if isinstance(content, str) else (bytes(content), '')
+    url = f"data:{mime}{charset};base64,{base64.b64encode(data).decode()}"
     return f'<a download="{html.escape(filename)}" href="{html.escape(url)}" class="gmw-download" style="color:#1a5fb4;text-decoration:underline">download {html.escape(filename)}</a>'
 
 # %% ../nbs/14_sampler.ipynb #8207d491

@@ -115,3 +115,128 @@ def test_collapse_alert_and_elbo_panels(kl, alerted):
     if alerted: assert 'since step 1 (' in d.alert.value
     titles = [p.get('title') for p in d.chart.spec.get('vconcat', d.chart.spec.get('concat', []))] or str(d.chart.spec)
     for panel in ('ELBO', 'reconstruction', 'KL'): assert panel in str(titles)
+
+
+# --- export: history as CSV/Parquet, chart as PNG/SVG, and the Export control's download link ------------------------
+import base64, io, re, struct, sys, threading
+import xml.etree.ElementTree as ET
+import pandas as pd
+from gmwidgets.dashboard import export_choices, history_bytes
+
+
+def link_bytes(html_link):
+    "File name and bytes of the data: URL in a download link."
+    name = re.search(r'download="([^"]*)"', html_link).group(1)
+    return name, base64.b64decode(html_link.split('base64,')[1].split('"')[0])
+
+
+@pytest.fixture
+def finished():
+    "A finished run with evaluation rows (`valid_*` present on some steps, NaN on others) and its dashboard."
+    run = Run(Slow(delay=0), Ones(), lr=0.05, batch_size=8, max_steps=30, eval_every=7, name='exp <1> "q"')
+    d = TrainingDashboard(run); run.start(); run.wait(20)
+    yield run, d
+    d.close()
+
+
+def test_history_csv_round_trip(finished, tmp_path):
+    run, d = finished
+    h = run.history
+    assert len(h) == 30 and h['valid_loss'].notna().sum() == 4 and h['valid_loss'].isna().sum() == 26
+    back = pd.read_csv(d.export_history(tmp_path / 'h.csv'))
+    pd.testing.assert_frame_equal(back, h, check_exact=True)
+
+
+def test_history_parquet_round_trip(finished, tmp_path):
+    run, d = finished
+    back = pd.read_parquet(d.export_history(tmp_path / 'h.parquet'))
+    pd.testing.assert_frame_equal(back, run.history, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(d.export_history(tmp_path / 'h.bin', format='parquet')), run.history)
+    with pytest.raises(ValueError, match="format 'xlsx'"): d.export_history(tmp_path / 'h.xlsx')
+
+
+def test_parquet_without_pyarrow_names_the_extra(finished, tmp_path, monkeypatch):
+    run, d = finished
+    monkeypatch.setitem(sys.modules, 'pyarrow', None)  # `import pyarrow` now raises ImportError
+    with pytest.raises(ImportError, match=r"gmwidgets\[parquet\]"): d.export_history(tmp_path / 'h.parquet')
+    assert 'history Parquet' not in export_choices()
+    assert 'history Parquet' not in TrainingDashboard(Run(Slow(), Ones())).export_choice.options
+    assert history_bytes(run.history, 'csv').startswith(b'step,')  # CSV needs nothing
+
+
+def test_save_chart_png_svg(finished, tmp_path):
+    run, d = finished
+    png = d.save_chart(tmp_path / 'c.png').read_bytes()
+    assert png[:8] == b'\x89PNG\r\n\x1a\n'
+    w, h = struct.unpack('>II', png[16:24])
+    assert 300 <= w <= 1200 and 150 <= h <= 800, (w, h)
+    texts = ''.join(ET.parse(d.save_chart(tmp_path / 'c.svg')).getroot().itertext())
+    assert 'loss' in texts and 'kl' in texts  # the panel titles (default panels: one a term)
+
+
+def test_export_button_links_each_file(finished):
+    run, d = finished
+    got = {}
+    for choice in d.export_choice.options:
+        link = link_html(d, choice)
+        assert 'gmw-download' in link, link
+        got[choice] = link_bytes(link)
+    assert got['history CSV'][0] == 'exp_1_q-history.csv'  # the run's name made a safe file name
+    assert '<1>' not in d.download.value  # user text never reaches the page raw
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(got['history CSV'][1])), run.history, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(got['history Parquet'][1])), run.history)
+    assert got['chart PNG'][1][:8] == b'\x89PNG\r\n\x1a\n'
+    ET.fromstring(got['chart SVG'][1])
+    assert 'href="data:image/png;base64,' in link_html(d, 'chart PNG')
+
+
+def link_html(d, choice):
+    "Click Export for `choice`; the link (or the error) once the export thread is done."
+    d.export_choice.value = choice; d.export_button.click()
+    d.export_thread.join(60)
+    return d.download.value
+
+
+def test_export_failure_is_shown_escaped():
+    run = Run(Slow(), Ones(), name='<img src=x>')
+    d = TrainingDashboard(run)
+    link = link_html(d, 'chart PNG')  # no step yet: the chart has no spec
+    assert 'export failed' in link and 'nothing to render' in link
+    assert '<img' not in link
+    _, data = link_bytes(link_html(d, 'history CSV'))  # an empty history still exports: the header line
+    assert data.decode().startswith('step,')
+    d.close()
+
+
+def test_export_while_training_does_not_stop_the_loop(tmp_path):
+    "Exports during a run see a consistent prefix of the history, and the training thread keeps stepping meanwhile."
+    run = Run(Slow(delay=0.005), Ones(), lr=0.05, batch_size=8, max_steps=100_000, eval_every=5)
+    d = TrainingDashboard(run); d.start_button.click(); until(lambda: run.step_count > 20)
+    try:
+        for choice in ['chart PNG', 'chart SVG', 'history CSV', 'history Parquet'] * 2:
+            n0 = run.step_count
+            _, data = link_bytes(link_html(d, choice))
+            assert run.state == 'running' and run.step_count >= n0
+            if choice == 'history CSV':
+                h = pd.read_csv(io.BytesIO(data))
+                assert len(h) >= n0 - 1 and list(h.step) == list(range(1, len(h) + 1))  # no torn or missing rows
+                # (n0 - 1: `step_count` counts a step before its row, with its evaluation, is appended)
+                assert h.loss.notna().all()
+        png_steps0 = run.step_count
+        for _ in range(3): d.save_chart(tmp_path / 'c.png')  # ~0.3 s each
+        assert run.step_count > png_steps0 + 5  # the loop went on while the chart rendered
+        h = pd.read_csv(d.export_history(tmp_path / 'h.csv'))
+        assert len(h) >= png_steps0
+    finally:
+        d.stop_button.click(); run.wait(10)
+    d.close()
+
+
+def test_export_click_returns_at_once_and_the_last_click_wins(finished):
+    run, d = finished
+    d.export_choice.value = 'chart SVG'; d.export_button.click()
+    assert 'preparing chart SVG' in d.download.value  # the click handler only starts the export thread
+    first = d.export_thread
+    d.export_choice.value = 'history CSV'; d.export_button.click()
+    first.join(60); d.export_thread.join(60)
+    assert link_bytes(d.download.value)[0].endswith('-history.csv')

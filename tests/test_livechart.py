@@ -175,3 +175,132 @@ def test_liveloss_logs_and_shows_values():
     dash.log(step=100, loss=0.05)
     assert dash.chart.frame()['step'].max() == 100
     dash.close()
+
+
+# --- saving a chart (PNG, SVG, JSON, HTML through vl-convert, offline) --------------------------------------------------
+import json, struct, sys, threading
+import xml.etree.ElementTree as ET
+
+
+def spiky_chart(n=5000, max_points=200):
+    "A chart of two terms on two titled panels (one title needs escaping) with one spike at step 3210."
+    lc = LiveChart(['loss', 'kl'], panels={'train <loss> & co': ['loss'], 'KL term': ['kl']}, max_points=max_points,
+                   idle_finalize_s=None)
+    capture(lc)
+    for i in range(n): lc.push(i, loss=50.0 if i == 3210 else 1 / (1 + i / 100), kl=0.1 + 0.01 * math.sin(i))
+    lc.flush()  # every point consumed by the decimator: the display no longer changes under the test
+    return lc
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    "Width and height from a PNG's IHDR chunk."
+    assert data[:8] == b'\x89PNG\r\n\x1a\n', data[:8]
+    return struct.unpack('>II', data[16:24])
+
+
+def test_save_png_svg_json_html(tmp_path):
+    lc = spiky_chart()
+    w, h = png_size(lc.save(tmp_path / 'c.png').read_bytes())
+    assert 500 <= w <= 900 and 150 <= h <= 350, (w, h)  # two 280x160 panels side by side, axes and legend
+    w2, h2 = png_size(lc.render('png', scale=2))
+    assert (w2, h2) == (2 * w, 2 * h)
+    root = ET.parse(lc.save(tmp_path / 'c.svg')).getroot()  # well-formed XML
+    assert root.tag.endswith('svg')
+    text = ''.join(root.itertext())
+    assert 'train <loss> & co' in text and 'KL term' in text  # the panel titles, escaped in the file
+    spec = json.loads(lc.save(tmp_path / 'c.json').read_text())
+    assert spec['data']['name'] == 'points' and spec['vconcat' if 'vconcat' in spec else 'concat']
+    page = lc.save(tmp_path / 'c.html').read_text()
+    assert '<script src="http' not in page and 'vega' in page  # Vega is inlined: the page works offline
+    assert lc.save(tmp_path / 'any.bin', format='svg').read_bytes().startswith(b'<svg')
+    lc.close()
+
+
+def test_save_renders_the_display_by_default_all_on_request(tmp_path):
+    lc = spiky_chart()
+    shown = json.loads(lc.save(tmp_path / 'd.json').read_text())['data']['values']
+    assert len(shown) == len(lc.display_rows()) <= 2 * 200  # the decimated display, bounded
+    assert {'step': 3210.0, 'series': 'loss', 'value': 50.0} == {k: shown_v for k, shown_v in
+        next(p for p in shown if p['value'] == 50.0).items() if k != 'ema'}  # the spike survives decimation
+    every = json.loads(lc.save(tmp_path / 'a.json', points='all').read_text())['data']['values']
+    assert len(every) == lc.n_points == 10_000
+    assert sorted(p['step'] for p in every if p['series'] == 'kl') == list(range(5000))
+    with pytest.raises(ValueError, match="points='some'"): lc.render('png', points='some')
+    with pytest.raises(ValueError, match="format 'gif'"): lc.save(tmp_path / 'c.gif')
+    lc.close()
+
+
+def test_render_of_a_chart_without_terms_says_why():
+    lc = LiveChart()
+    with pytest.raises(ValueError, match='nothing to render'): lc.render('svg')
+    lc.close()
+
+
+def test_render_while_a_thread_pushes_and_adds_terms():
+    "Snapshots under the chart's lock: a term added mid-stream (not yet flushed into the spec) never breaks a render."
+    lc = LiveChart(['loss'], max_points=64, idle_finalize_s=None)
+    capture(lc)
+    stop, errors = threading.Event(), []
+    def pusher():
+        i = 0
+        while not stop.is_set():
+            lc.push(i, **{'loss': 1 / (i + 1), f"valid_{i // 500}": 0.5}); i += 1
+            if i % 50 == 0: time.sleep(0.001)
+    t = threading.Thread(target=pusher); t.start()
+    try:
+        for _ in range(8):
+            spec = lc.static_spec()
+            domain = spec['concat'][0]['layer'][0]['encoding']['color']['scale']['domain'] if 'concat' in spec else None
+            names = {p['series'] for p in spec['data']['values']}
+            if domain is not None: assert names <= set(domain), (names, domain)
+            svg = lc.render('svg')
+            ET.fromstring(svg)
+    except Exception as e: errors.append(e)
+    finally:
+        stop.set(); t.join(5)
+    assert not errors, errors
+    assert lc.n_points > 1000
+    lc.close()
+
+
+def test_vegachart_save(tmp_path):
+    from gmwidgets.charts import series_chart
+    import pandas as pd
+    frame = pd.DataFrame({'sample': 0, 't': range(24), 'feature': 0, 'value': np.sin(np.arange(24) / 4)})
+    from gmwidgets.livechart import VegaChart
+    vc = VegaChart(series_chart(frame))
+    assert png_size(vc.save(tmp_path / 's.png').read_bytes())[0] > 50
+    ET.parse(vc.save(tmp_path / 's.svg'))
+    vc.close()
+
+
+def test_render_leaves_the_gil_to_other_threads():
+    "vl-convert holds the GIL; rendering in the child process lets a training thread go on meanwhile."
+    from gmwidgets.livechart import renderer
+    lc = spiky_chart(2000)
+    lc.render('png')  # the child process is up
+    ticks, stop = [0], threading.Event()
+    def tick():
+        while not stop.is_set(): time.sleep(0.001); ticks[0] += 1
+    t = threading.Thread(target=tick); t.start()
+    try:
+        time.sleep(0.3); t0, n0 = time.perf_counter(), ticks[0]
+        for _ in range(2): lc.render('png')
+        dt, n = time.perf_counter() - t0, ticks[0] - n0
+    finally:
+        stop.set(); t.join()
+    assert renderer.proc is not None and renderer.proc.poll() is None and renderer.error is None
+    assert n > 0.1 * dt / 0.001, (n, dt)  # in-process rendering gave ~0.2 % of the ticks; here well over 10 %
+    lc.close()
+
+
+def test_renderer_falls_back_to_this_process(monkeypatch):
+    from gmwidgets.livechart import ChartRenderer
+    r = ChartRenderer()
+    monkeypatch.setattr(sys, 'executable', '/nonexistent/python')
+    lc = spiky_chart(300)
+    png = r(lc.static_spec(), 'png')
+    assert png[:8] == b'\x89PNG\r\n\x1a\n' and isinstance(r.error, OSError) and r.proc is None
+    with pytest.raises(ValueError, match='could not render'):
+        monkeypatch.undo(); r({'mark': 'nope'}, 'svg')  # the child's error comes back as a ValueError
+    r.close(); lc.close()
