@@ -313,6 +313,12 @@ class LabPage:
             if only: self._run('notebook:run-cell', only=only)
         return self
 
+    def run_cells(self, cells:list[int], # cell indices, run in this order (markdown cells count, and render)
+                 ) -> LabPage:
+        "Run just these cells, as Run Selected Cells does (returns at once; follow with `wait_idle`)."
+        self._run('notebook:run-cell', only=list(cells))
+        return self
+
     def run_cell_source(self, code:str, # Python source of a new cell appended at the end
                         timeout:float=60, # seconds to wait for it
                        ) -> list[dict]:
@@ -436,3 +442,38 @@ def page_fixture(request, chromium, server:LabServer):
     server.shutdown_kernels()
     if page.external_requests and rep is not None and rep.passed:
         pytest.fail(f'requests to hosts other than localhost: {page.external_requests}')
+
+def chart_rows(page:LabPage, i:int) -> int:
+    "Rows on display in the first gmwidgets chart of cell `i` of `page` (-1 before its Vega view exists)."
+    return page.page.evaluate(CHART_ROWS, page.output(i).element_handle())
+
+def save_with_widget_state(page:LabPage, timeout:float=20) -> dict:
+    """Save the open notebook (File > Save, in Lab or Notebook 7) and wait until the file on the server holds our widget
+    state; return the saved notebook (nbformat JSON)."""
+    page.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    saved = lambda: page.server.api('GET', f'contents/{quote(page.path)}')['content']
+    wait_until(lambda: 'gmwidgets' in str(saved().get('metadata', {}).get('widgets', '')), timeout,
+               what=f'{page.path}: widget state saved in the notebook')
+    return saved()
+
+def put_notebook(server:LabServer, path:str, content:dict):
+    "Write the notebook `content` (nbformat JSON) at `path` on `server` (through the contents API)."
+    server.api('PUT', f'contents/{quote(path)}', {'type': 'notebook', 'format': 'json', 'content': content})
+
+def reopen_shows_chart(page:LabPage, path:str, i:int, rows:int, timeout:float=30):
+    """Open `path` in `page` afresh (no cell run) and wait until cell `i` draws the saved chart with `rows` rows: the
+    chart comes from the widget state saved in the notebook, not from a kernel."""
+    page.open(path)
+    page.charts(i).first.wait_for(timeout=timeout*1000)
+    wait_until(lambda: chart_rows(page, i) == rows, timeout, what=f'{path}: the saved chart in cell {i} shows {rows} rows')
+
+def drag_slider(page:LabPage, handle, # locator of a slider's handle, e.g. `out.locator('.widget-slider .noUi-handle').first`
+                dx:float, # pixels to drag to the right (negative: left)
+               ):
+    "Drag a slider's handle by `dx` pixels with the mouse, as a person would (press, move in steps, release)."
+    box = handle.bounding_box()
+    x, y = box['x'] + box['width'] / 2, box['y'] + box['height'] / 2
+    page.page.mouse.move(x, y)
+    page.page.mouse.down()
+    page.page.mouse.move(x + dx, y, steps=8)
+    page.page.mouse.up()
