@@ -6,7 +6,7 @@ from jupyter import NBS, WIDGET_MIME, error_outputs, execute_notebook, output_mi
 pytestmark = pytest.mark.kernel
 
 # Notebooks (relative to nbs/) that must run end to end in a few minutes on CPU: add a tutorial in one line.
-QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb']
+QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_timeseries.ipynb']
 CELL_TIMEOUT = 300  # seconds per cell
 
 @pytest.mark.parametrize('name', QUICK_NOTEBOOKS)
