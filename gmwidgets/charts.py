@@ -103,7 +103,7 @@ def with_points(chart:alt.TopLevelMixin, # a chart over the named dataset `point
     "`chart` with the rows of `points` as its named dataset's values (a static, self-contained chart)."
     return chart.properties(data=alt.Data(name=DATA_NAME, values=points.to_dict('records')))
 
-# %% ../nbs/11_charts.ipynb #6b6799f5
+# %% ../nbs/11_charts.ipynb #bd33925b
 def series_chart(frame:pd.DataFrame, # long format: columns sample, t, feature, value (and optionally kind)
                  max_samples:int=8, # samples drawn per kind
                  columns:int=3, # panels per row
@@ -121,4 +121,4 @@ def series_chart(frame:pd.DataFrame, # long format: columns sample, t, feature, 
     base = alt.Chart(df, width=width, height=height).mark_line(strokeWidth=1, opacity=0.7).encode(
         x=alt.X('t:Q', title=None), y=alt.Y('value:Q', title=None, scale=alt.Scale(zero=False)),
         color=color, detail=detail)
-    return base.facet(facet=alt.Facet('feature:N', title=None), columns=columns)
+    return base.facet(facet=alt.Facet('feature:N', title=None), columns=columns).resolve_scale(y='independent')
