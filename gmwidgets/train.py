@@ -140,7 +140,7 @@ def _make_optimizer(model:torch.nn.Module, c:RunConfig) -> torch.optim.Optimizer
     if callable(c.optimizer): return c.optimizer(params)
     return _OPTIMIZERS[c.optimizer](params, lr=c.lr, weight_decay=c.weight_decay)
 
-# %% ../nbs/10_train.ipynb #0f20455d
+# %% ../nbs/10_train.ipynb #d92f66b1
 _FORMAT = 'gmwidgets.run/1'
 _HISTORY_COLUMNS = ['step', 'epoch', 'time', 'lr', 'samples_per_s']
 _run_ids = itertools.count(1)
@@ -158,7 +158,7 @@ class Run:
         if self.config.name is None: self.config.name = f"{type(model).__name__.lower()}-{next(_run_ids)}"
         self.name = self.config.name
         self.opt = _make_optimizer(model, self.config)
-        self._base_lrs = [g['lr'] for g in self.opt.param_groups]  # the peak lr of each param group
+        self._base_lrs = [g['lr'] for g in self._param_groups()]  # the peak lr of each param group
         self.lock = _FairRLock()          # a reentrant lock held around each optimisation step
         self._go, self._stop, self._ctl = threading.Event(), threading.Event(), threading.Lock()
         self._budget, self._thread, self._state = None, None, 'idle'
@@ -293,10 +293,15 @@ class Run:
         self.opt.step()
         return out
 
+    def _param_groups(self) -> list[dict]:
+        "The param groups the lr schedule drives: the model's own optimisers' (`model.optimizers()`), else the run's."
+        own = self.model.optimizers() if hasattr(self.model, 'train_step') and hasattr(self.model, 'optimizers') else ()
+        return [g for o in (list(own) or [self.opt]) for g in o.param_groups]
+
     def _optimise(self, batch:torch.Tensor) -> dict[str, float]:
         "One optimisation step on `batch`; its terms as floats, with `lr`."
         k, f = self.step_count + 1, self._lr_factor(self.step_count)
-        for g, lr in zip(self.opt.param_groups, self._base_lrs): g['lr'] = lr * f
+        for g, lr in zip(self._param_groups(), self._base_lrs): g['lr'] = lr * f
         if hasattr(self.model, 'train_step'):
             self._where = f"model.train_step() at step {k}, on {_describe(batch)}"
             out = _floats(self.model.train_step(batch, self.opt), 'train_step()')

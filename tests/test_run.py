@@ -373,6 +373,28 @@ def test_train_step_path(data):
     assert h.valid_loss.notna().sum() == 1
 
 
+def test_schedule_drives_the_models_own_optimizers(data):
+    "A model with `train_step` and `optimizers()` (a GAN) gets the schedule on its own optimisers; `lr` logs the first."
+    class TwoOpts(TinyGRU):
+        def __init__(self):
+            super().__init__()
+            self.opts = (torch.optim.Adam(self.head.parameters(), lr=1e-3), torch.optim.Adam(self.rnn.parameters(), lr=4e-3))
+            self.seen = []
+        def optimizers(self): return self.opts
+        def train_step(self, batch, opt):
+            self.seen.append([o.param_groups[0]['lr'] for o in self.opts])
+            for o in self.opts: o.zero_grad()
+            l = self.loss(batch)['loss']; l.backward()
+            for o in self.opts: o.step()
+            return {'loss': l.detach()}
+    m = TwoOpts()
+    run = Run(m, data, batch_size=16, max_steps=4, lr=0.1, schedule='linear').start()
+    assert run.wait(10)
+    factors = [1.0, 0.75, 0.5, 0.25]  # linear decay to 0 over 4 steps
+    assert m.seen == [pytest.approx([1e-3 * f, 4e-3 * f]) for f in factors]
+    assert run.history.lr.tolist() == pytest.approx([1e-3 * f for f in factors])  # the model's, not Run's unused 0.1
+
+
 def test_train_step_nan_fails(data):
     class Diverges(TinyGRU):
         def train_step(self, batch, opt):
