@@ -356,3 +356,150 @@ def test_with_running_training():
     finally:
         run.stop(); run.wait(10)
         s.close()
+
+
+# --- denoising steps (models whose sample takes return_path)
+
+class PathModel(torch.nn.Module):
+    "A diffusion-like sampler: seeded noise (the path's first state) moved linearly to a seeded walk (its last); counts calls."
+    def __init__(self): super().__init__(); self.calls = 0
+    def sample(self, n, seed=0, steps=10, return_path=False):
+        self.calls += 1
+        g = torch.Generator().manual_seed(seed)
+        noise = 3 * torch.randn(n, 6, 2, generator=g)  # (N, T, F): wider than the samples, as x_T is
+        x = 0.5 + torch.randn(n, 6, 2, generator=g).cumsum(1) / 10  # (N, T, F)
+        w = torch.linspace(0, 1, steps + 1)[:, None, None, None]
+        path = (1 - w) * noise + w * x  # (S + 1, N, T, F)
+        return (x, path) if return_path else x
+
+    def noise(self, n, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        return 3 * torch.randn(n, 6, 2, generator=g)
+
+
+def synthetic_rows(s):
+    "The synthetic rows of the spec the sampler's chart shows."
+    (rows,) = s.chart.children[0].spec['datasets'].values()
+    return [r for r in rows if r.get('kind') == 'synthetic']
+
+
+def all_widgets(w):
+    "`w` and every widget under it."
+    out, todo = [], [w]
+    while todo:
+        x = todo.pop(); out.append(x); todo.extend(getattr(x, 'children', ()))
+    return out
+
+
+@needs_vegachart
+def test_step_slider_only_for_path_models():
+    plain, path = SamplerWidget(SeriesModel(), n=2, debounce=0.01), SamplerWidget(PathModel(), n=2, debounce=0.01)
+    assert not plain.has_path and plain.denoise_step is None and plain.denoise_play is None
+    assert len(plain.children) == 5 and not any(isinstance(w, (__import__('ipywidgets').Play)) for w in all_widgets(plain))
+    assert path.has_path and path.denoise_step in all_widgets(path) and path.denoise_play in all_widgets(path)
+    assert list(path.controls) == ['seed', 'steps']  # return_path is not a control
+    assert path._play_link.source == (path.denoise_play, 'value') and path._play_link.target == (path.denoise_step, 'value')
+    assert path._path_row.layout.display is None  # shown once a path arrived
+    plain.close(); path.close()
+
+
+@needs_vegachart
+def test_moving_step_changes_chart_without_sampling():
+    m = PathModel()
+    s = SamplerWidget(m, n=3, controls={'steps': 8}, debounce=0.01)
+    assert m.calls == 1 and s.denoise_step.max == 8 and s.denoise_step.value == 8
+    last = synthetic_rows(s)
+    s.denoise_step.value = 4
+    mid = synthetic_rows(s)
+    s.denoise_play.value = 0  # the play button drives the same slider in the page; in the kernel: the slider itself
+    s.denoise_step.value = 0
+    first = synthetic_rows(s)
+    time.sleep(0.05)
+    assert m.calls == 1, 'moving the step slider sampled again'
+    assert len(last) == len(mid) == len(first) == 3 * 6 * 2
+    assert [r['value'] for r in mid] != [r['value'] for r in last] and [r['value'] for r in first] != [r['value'] for r in mid]
+    assert 'step 0 of 8' in s.denoise_label.value and 'x_t' in s.denoise_label.value and 'pure noise' in s.denoise_label.value
+    assert s.timing['step_ms'] > 0
+    s.close()
+
+
+@needs_vegachart
+def test_last_step_is_samples_first_is_noise():
+    m = PathModel()
+    s = SamplerWidget(m, n=3, controls={'seed': 5, 'steps': 8}, debounce=0.01)
+    assert np.array_equal(s.path[-1], s.raw.numpy()) and np.array_equal(s.path[0], m.noise(3, seed=5).numpy())
+    assert list(s.path_steps) == list(range(9))
+    shown_last = synthetic_rows(s)  # the slider starts on the last step: the chart shows the samples
+    assert np.allclose([r['value'] for r in shown_last], s.to_frame().value)
+    assert np.allclose(s.step_frame(-1).value, s.to_frame().value)
+    s.denoise_step.value = 0  # the noise, clipped per feature to the range of the samples on show
+    lo, hi = s.samples.min((0, 1)), s.samples.max((0, 1))  # (F,)
+    assert np.allclose(s.step_frame(0).value, np.clip(m.noise(3, seed=5).numpy(), lo, hi).ravel())
+    assert np.allclose([r['value'] for r in synthetic_rows(s)], s.step_frame(0).value)
+    assert (np.abs(m.noise(3, seed=5).numpy()) > hi.max()).any()  # the clip did something
+    s.close()
+
+
+@needs_vegachart
+def test_new_generation_resets_to_last_step():
+    m = PathModel()
+    s = SamplerWidget(m, n=2, controls={'steps': 8}, debounce=0.01)
+    s.denoise_step.value = 2
+    s.steps.value = 4
+    assert wait_for(lambda: m.calls == 2 and s.denoise_step.max == 4)
+    assert s.denoise_step.value == 4 and s.denoise_play.max == 4 and s.path.shape[0] == 5
+    assert np.allclose([r['value'] for r in synthetic_rows(s)], s.to_frame().value)
+    s.close()
+
+
+@needs_vegachart
+def test_path_memory_bounded():
+    s = SamplerWidget(PathModel(), n=2, controls={'steps': 1000}, path_frames=11, debounce=0.01)
+    assert s.path.shape == (11, 2, 6, 2) and s.path.dtype == np.float32
+    assert list(s.path_steps) == list(range(0, 1001, 100))
+    assert '11 of 1001 steps kept' in s.denoise_label.value
+    s.denoise_step.value = 1
+    assert 'step 100 of 1000' in s.denoise_label.value
+    s.close()
+
+
+def test_path_frames_caps():
+    from gmwidgets.sampler import path_frames
+    assert list(path_frames(10, 6)) == list(range(11))
+    assert list(path_frames(100, 10, max_frames=101, max_values=50)) == [0, 25, 50, 75, 100]  # 5 states of 10 floats
+    assert list(path_frames(100, 10**9)) == [0, 100]  # noise and samples, whatever the cap
+
+
+@needs_vegachart
+def test_diffusion_path_from_noise_to_samples():
+    diffusion = pytest.importorskip('gmwidgets.diffusion', reason='gmwidgets.diffusion not written yet')
+    from gmwidgets.data import SeriesData
+    t = np.arange(300)
+    data = SeriesData.from_array(np.stack([np.sin(t / 7), 100 + 10 * np.cos(t / 3)], 1), window=8)
+    torch.manual_seed(0)
+    model = diffusion.Diffusion(2, length=8, hidden=8, blocks=1, timesteps=30)
+    s = SamplerWidget(model, data, n=3, controls={'seed': 2, 'steps': 10}, debounce=0.01)
+    x, path = model.sample(3, seed=2, steps=10, return_path=True)
+    assert list(s.controls) == ['seed', 'steps'] and s.error is None
+    assert np.array_equal(s.path[0], path[0].numpy()) and np.array_equal(s.path[-1], x.numpy())
+    assert np.allclose(s.step_frame(-1).value, s.to_frame().value)  # original units
+    s.denoise_step.value = 0
+    rows = synthetic_rows(s)
+    assert np.allclose([r['value'] for r in rows], s.step_frame(0).value) and max(r['value'] for r in rows) > 50
+    s.close()
+
+
+@needs_vegachart
+def test_bad_path_shown_as_error_and_old_path_kept():
+    m = PathModel()
+    s = SamplerWidget(m, n=2, controls={'steps': 4}, debounce=0.01)
+    good, step = s.path.copy(), s.denoise_step.value
+    orig = m.sample
+    m.sample = lambda n, seed=0, steps=10, return_path=False: (orig(n, seed, steps, True)[0], torch.zeros(steps + 1, n, 5, 2))
+    s.seed.value = 3; s.regenerate()
+    assert isinstance(s.error, ValueError) and 'path of shape (5, 2, 5, 2)' in html.unescape(s.status.value)
+    assert np.array_equal(s.path, good) and s.denoise_step.value == step
+    m.sample = lambda n, seed=0, steps=10, return_path=False: orig(n, seed, steps)  # ignores return_path
+    s.seed.value = 4; s.regenerate()
+    assert isinstance(s.error, TypeError) and 'expected (samples, path)' in s.status.value and np.array_equal(s.path, good)
+    s.close()
