@@ -51,7 +51,7 @@ def test_example_lightning_live_chart_and_stop_in_lab(lab):
     kernel = psutil.Process(int(kernel_print(lab, 'os.getpid()')))
     try:
         wait_until(lambda: rows() == 0, what='the empty chart is drawn')  # and has asked the kernel for its points
-        lab.wait_idle()  # the kernel answered before the fork (see the notebook)
+        lab.wait_idle()  # the kernel answered the view (a fork while it answers is safe too: see LiveChart)
         lab.run_cells([i for i in code if shown < i <= start]).wait_idle(60)  # the fit goes on in a thread: the kernel is idle
         status = lambda: out.locator('.widget-html').first.inner_text()
         step = lambda: int(m[1]) if (m := re.search(r'step ([\d,]+)', status().replace(',', ''))) else 0

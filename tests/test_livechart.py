@@ -304,3 +304,70 @@ def test_renderer_falls_back_to_this_process(monkeypatch):
     with pytest.raises(ValueError, match='could not render'):
         monkeypatch.undo(); r({'mark': 'nope'}, 'svg')  # the child's error comes back as a ValueError
     r.close(); lc.close()
+
+
+def run_in_fork(child, timeout=20) -> str:
+    "Run `child()` (-> str) in a forked process; its result through a pipe. Fails, not hangs, if the child hangs."
+    import os, signal
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.alarm(timeout)  # a hung child dies of SIGALRM
+            os.write(w, child().encode()); code = 0
+        finally: os._exit(code)
+    os.close(w)
+    with os.fdopen(r, 'rb') as f: out = f.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, f'the child failed or hung (exit {os.waitstatus_to_exitcode(status)})'
+    return out
+
+
+@pytest.mark.skipif(not hasattr(__import__('os'), 'fork'), reason='os.fork is POSIX only')
+def test_a_forked_child_pushes_and_flushes_though_the_parent_held_the_locks():
+    import json, threading
+    ch = LiveChart(['loss'], max_points=64, rate_hz=1e6, idle_finalize_s=None)
+    sent = capture(ch)
+    for i in range(100): ch.push(i, loss=1 / (i + 1))
+    ch.flush()
+    held, release = threading.Event(), threading.Event()
+    def hold():  # another thread (as the flusher would) holds both locks across the fork
+        with ch._send_lock, ch._lock: held.set(); release.wait(30)
+    t = threading.Thread(target=hold); t.start(); held.wait(5)
+
+    def child():
+        sent.clear()
+        for i in range(100, 150): ch.push(i, loss=1 / (i + 1), kl=0.1)  # a new term too
+        deadline = time.monotonic() + 5
+        while not sent and time.monotonic() < deadline: time.sleep(0.01)  # the child's own flusher sends
+        lazily = len(sent)
+        ch.flush()
+        rows = np.concatenate([r for _, r in sent])
+        return json.dumps({'lazily': lazily, 'first': sent[0][0], 'n': ch.n_points, 'names': ch.series_names,
+                           'steps': sorted(set(rows[rows[:, 0] == 0, 1].tolist())), 'alive': ch._thread.is_alive()})
+    try: r = json.loads(run_in_fork(child))
+    finally: release.set(); t.join()
+    assert r['lazily'] >= 1 and r['alive'], 'the first push in the child started its own flusher'
+    assert r['first'] == {'type': 'rows', 'all': True}, 'the child replaces the whole display first'
+    assert r['n'] == 100 + 2 * 50 and r['names'] == ['loss', 'kl']
+    assert r['steps'][0] == 0 and r['steps'][-1] == 149, 'the display spans the parent points and the child points'
+    ch.push(100, loss=0.5); ch.flush()  # the parent goes on with its own chart and locks
+    assert ch.n_points == 101 and sent[-1][0]['type'] == 'rows'
+    ch.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__('os'), 'fork'), reason='os.fork is POSIX only')
+def test_fork_in_the_middle_of_a_push_leaves_a_consistent_chart():
+    ch = LiveChart(['loss'], max_points=16, idle_finalize_s=None)
+    capture(ch)
+    for i in range(40): ch.push(i, loss=float(i))
+    s = ch._series['loss']
+    s.step.append(40)  # as if the fork came between the step and the value of a point
+
+    def child():
+        ch.push(41, loss=41.0); ch.flush()
+        return f"{len(s.step)} {len(s.value)} {len(s.ema)} {len(ch.display_rows())}"
+    n_step, n_value, n_ema, shown = map(int, run_in_fork(child).split())
+    assert n_step == n_value == n_ema == 41 and 0 < shown <= 16
+    ch.close()
