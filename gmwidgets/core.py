@@ -11,8 +11,9 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 import torch
 
 # %% auto #0
-__all__ = ['batch_kind', 'SeqModel', 'Sampler', 'LatentModel', 'check_terms', 'make_config', 'SeqData', 'DatasetEntry',
-           'register_dataset', 'load_dataset', 'dataset_entries']
+__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel', 'check_terms', 'make_config',
+           'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset', 'dataset_entries', 'register_model',
+           'model_class', 'config_class', 'model_metadata', 'read_model_metadata', 'load_model', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch
@@ -101,3 +102,132 @@ def dataset_entries() -> list[DatasetEntry]:
     "All registered built-in datasets, by name."
     _builtins()
     return [_DATASETS[k] for k in sorted(_DATASETS)]
+
+# %% ../nbs/00_core.ipynb #241d0c0e
+import dataclasses, importlib, json, os
+from pathlib import Path
+
+MODEL_FORMAT = 'gmwidgets.model/1'  # the 'format' metadata entry of a model file
+
+# The allow-list: class name -> the gmwidgets module that defines it (imported on first use), or a registered class.
+MODEL_CLASSES: dict[str, str|type] = {
+    'RNNLM': 'gmwidgets.autoregressive', 'TransformerLM': 'gmwidgets.autoregressive', 'SeriesAR': 'gmwidgets.autoregressive',
+    'SentenceVAE': 'gmwidgets.vae', 'SeriesVAE': 'gmwidgets.vae', 'SeriesGAN': 'gmwidgets.gan', 'Diffusion': 'gmwidgets.diffusion'}
+
+def register_model(cls:type, # a `Saveable` model class whose `__init__` takes its config dataclass first
+                  ) -> type:
+    "Allow `load_model` to build `cls` (usable as a class decorator)."
+    if not (isinstance(cls, type) and hasattr(cls, 'save') and hasattr(cls, 'load')):
+        raise TypeError(f"{cls!r}: expected a model class that mixes in gmwidgets.core.Saveable")
+    config_class(cls)  # raises unless `__init__` annotates `config` with a dataclass
+    old = MODEL_CLASSES.get(cls.__name__)
+    if old is not None and old is not cls and (isinstance(old, type) or old != cls.__module__):
+        raise ValueError(f"model class name {cls.__name__!r} is taken by {old if isinstance(old, str) else old.__module__}: rename the class")
+    MODEL_CLASSES[cls.__name__] = cls
+    return cls
+
+def model_class(name:str) -> type:
+    "The allowed model class called `name`; a `ValueError` for any other name."
+    where = MODEL_CLASSES.get(name) if isinstance(name, str) else None
+    if where is None: raise ValueError(f"model class {name!r} is not allowed: expected one of {sorted(MODEL_CLASSES)} (register_model adds your own)")
+    cls = getattr(importlib.import_module(where), name) if isinstance(where, str) else where
+    if not (isinstance(cls, type) and hasattr(cls, 'save')): raise ValueError(f"model class {name!r} in {where}: not a Saveable model")
+    return cls
+
+# %% ../nbs/00_core.ipynb #a3727804
+def config_class(cls:type, # a model class whose `__init__(config, ...)` annotates `config` with its dataclass
+                ) -> type:
+    "The config dataclass of model class `cls`, read from the annotation of its `__init__`'s `config`."
+    import typing
+    hint = typing.get_type_hints(cls.__init__).get('config')
+    found = [t for t in typing.get_args(hint) or (hint,) if dataclasses.is_dataclass(t)]
+    if not found: raise TypeError(f"{cls.__name__}.__init__ has no `config` parameter annotated with a dataclass (found {hint!r})")
+    return found[0]
+
+def _vocab_meta(v) -> dict:
+    "The tokens (in id order), level and open/closed of a vocabulary."
+    tokens = list(v.itos) if hasattr(v, 'itos') else sorted(v.stoi, key=v.stoi.get)
+    return {'tokens': tokens, 'level': getattr(v, 'level', 'char'), 'closed': bool(getattr(v, 'closed', False))}
+
+def _vocab_from(d:dict, path):
+    "A `gmwidgets.data.Vocab` with the tokens, level and open/closed of `d`."
+    from gmwidgets.data import Vocab
+    v = Vocab(d['tokens'], d.get('level', 'char'), d.get('closed', False))
+    if v.itos != d['tokens']: raise ValueError(f"{path}: its vocabulary does not start with the specials {v.itos[:4]}: not a gmwidgets Vocab")
+    return v
+
+def model_metadata(model, # a `Saveable` model
+                  ) -> dict[str, str]:
+    "The metadata (str -> str) of `model`'s file: format, class, config, version and vocabulary as JSON."
+    from gmwidgets import __version__
+    c = getattr(model, 'config', None)
+    if not dataclasses.is_dataclass(c): raise TypeError(f"{type(model).__name__}.config is {type(c).__name__}: expected a config dataclass")
+    want = config_class(type(model))
+    if not isinstance(c, want): raise TypeError(f"{type(model).__name__}.config is a {type(c).__name__}: expected a {want.__name__}")
+    meta = {'format': MODEL_FORMAT, 'class': type(model).__name__, 'config': json.dumps(dataclasses.asdict(c)),
+            'version': __version__}
+    if getattr(model, 'vocab', None) is not None: meta['vocab'] = json.dumps(_vocab_meta(model.vocab))
+    return meta
+
+def _config_from(cls:type, # the config dataclass
+                 d:dict, path):
+    "An instance of `cls` from a JSON dict: lists become tuples where the field is a tuple."
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    extra = sorted(set(d) - set(names))
+    if extra: raise ValueError(f"{path}: config fields {extra} are unknown to {cls.__name__} (file written by another gmwidgets version?)")
+    fix = lambda k, v: tuple(v) if isinstance(v, list) and 'tuple' in str(names[k].type).lower() else v
+    return cls(**{k: fix(k, v) for k, v in d.items()})
+
+# %% ../nbs/00_core.ipynb #fd75ebfc
+def read_model_metadata(path, # a model file
+                       ) -> dict:
+    "The decoded metadata of a gmwidgets model file: `format`, `class`, `config` (dict), `version`, `vocab` (dict or None)."
+    from safetensors import safe_open
+    if not Path(path).is_file(): raise FileNotFoundError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework='pt') as f: meta = f.metadata() or {}
+    except Exception as e: raise ValueError(f"{path}: not a safetensors file ({e})") from None
+    if meta.get('format') != MODEL_FORMAT:
+        raise ValueError(f"{path}: not a gmwidgets model file (metadata 'format' is {meta.get('format')!r}, expected {MODEL_FORMAT!r})")
+    try: return {'format': meta['format'], 'class': meta['class'], 'config': json.loads(meta['config']),
+                 'version': meta.get('version'), 'vocab': json.loads(meta['vocab']) if 'vocab' in meta else None}
+    except (KeyError, json.JSONDecodeError) as e: raise ValueError(f"{path}: damaged gmwidgets metadata ({type(e).__name__}: {e})") from None
+
+def load_model(path, # a file written by `model.save`
+               device:str|torch.device='cpu', # where the weights go
+               expect:type|None=None, # raise unless the file holds this class (or a subclass)
+              ):
+    "Rebuild the model saved at `path`, whichever allowed class wrote it, in eval mode."
+    import safetensors.torch as st
+    meta = read_model_metadata(path)
+    cls = model_class(meta['class'])
+    if expect is not None and not issubclass(cls, expect):
+        raise ValueError(f"{path} holds a {meta['class']}, not a {expect.__name__}: use gmwidgets.core.load_model(path)")
+    model = cls(_config_from(config_class(cls), meta['config'], path))
+    if meta['vocab'] is not None: model.vocab = _vocab_from(meta['vocab'], path)
+    model.to(device)
+    try: missing, unexpected = st.load_model(model, str(path), strict=False, device=str(device))
+    except Exception as e: raise ValueError(f"{path}: tensors do not fit a {meta['class']} with its saved config ({type(e).__name__}: {e})") from None
+    if missing or unexpected:
+        raise ValueError(f"{path}: tensors do not match a {meta['class']}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+    return model.eval()
+
+# %% ../nbs/00_core.ipynb #2862c36a
+class Saveable:
+    "Mixin for models with a config dataclass: `model.save(path)` writes one safetensors file, `Cls.load(path)` reads it."
+    def save(self, path, # where to write, e.g. 'names-rnn.safetensors' (replaced if it exists)
+            ) -> Path:
+        "Write the weights, config and vocabulary to `path`; tied weights are stored once."
+        import safetensors.torch as st
+        path, meta = Path(path), model_metadata(self)
+        tmp = path.with_name(path.name + '.part')
+        st.save_model(self, str(tmp), metadata=meta)  # drops the duplicate names of tied weights
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path, # a file written by `save`
+             device:str|torch.device='cpu', # where the weights go
+            ):
+        "The model saved at `path`, which must be a `cls`, in eval mode."
+        return load_model(path, device, expect=cls)
