@@ -138,7 +138,7 @@ def _texts_html(texts:list[str], cls:str='gmw-latent-text') -> str:
 
 def _label(x) -> str: return html.escape(x) if isinstance(x, str) else str(x)
 
-# %% ../nbs/15_latent.ipynb #651f0d27
+# %% ../nbs/15_latent.ipynb #256b3455
 class LatentExplorer(W.VBox):
     "Interpolation slider, dimension traversal and a clickable 2-D map for a latent sequence model."
     def __init__(self, model, # has `encode(x) -> (mu, logvar)` and `decode(z, **controls)`
@@ -148,11 +148,12 @@ class LatentExplorer(W.VBox):
                  steps:int=7, # points of the homotopy strip
                  seed:int=0, # seeds random endpoints
                  map_method:str='pca', # 'pca' or 'dims': the map's axes
-                 decode_controls:dict|None=None, # passed to `model.decode` (default greedy)
+                 decode_controls:dict|None=None, # passed to `model.decode` (default greedy, text no longer than the data's)
                 ):
         self.model, self.data, self.split, self.steps, self._seed = model, data, split, steps, seed
         self.is_text = getattr(data, 'kind', 'text') == 'text'
-        self.controls = {'greedy': True} | dict(decode_controls or {})
+        self.controls = {'greedy': True} | self._length_cap() | dict(decode_controls or {})
+        self._specs = {}  # (widget id, rows) -> (series chart spec, its dataset name): built once, then only data change
         self.latent = int(self._encode(self._items([0]))[0].size(1))
         self.z_a = self.z_b = None
         self._build_widgets()
@@ -168,6 +169,13 @@ class LatentExplorer(W.VBox):
             ids = self.data.ids(self.split)
             return self.data.collate([ids[i] for i in idx])
         return self.data.windows(self.split)[list(idx)]
+
+    def _length_cap(self) -> dict:
+        "Text: `{'length': L}` with L the longest text of the training and shown splits (`<eos>` counted), if below the model's default."
+        default = getattr(getattr(self.model, 'config', None), 'length', None)
+        if not self.is_text or default is None: return {}
+        longest = max(len(r) - 1 for s in {'train', self.split} for r in self.data.ids(s))  # ids hold <bos> .. <eos>
+        return {'length': min(int(default), longest)}
 
     def _encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         with evaluating(self.model): return self.model.encode(x)
@@ -274,17 +282,21 @@ class LatentExplorer(W.VBox):
         else: self._show_series(widget, decoded, names)
 
     def _show_series(self, widget, x, names):
+        "Plot windows `x` named `names` in `widget`; after the first time only the spec's data change (altair is slow)."
         frame = pd.concat([self.data.to_frame(x[i:i + 1], index=i).assign(kind=n) for i, n in enumerate(names)])
-        widget.spec = series_chart(frame, max_samples=1, columns=min(5, self.data.n_features), width=120, height=70).to_dict()
+        key = (id(widget), len(names))
+        if key not in self._specs:
+            spec = series_chart(frame, max_samples=1, columns=min(5, self.data.n_features), width=120, height=70).to_dict()
+            self._specs[key] = spec, next(iter(spec['datasets']))
+        spec, name = self._specs[key]
+        widget.spec = {**spec, 'datasets': {name: frame.to_dict('records')}}
 
     def _update_current(self):
-        "Decode the point at the slider's t and its traversal in one batch; show both and move the map's mark."
+        "Decode only the point at the slider's t (one sequence), show it and move the map's mark (strip and traversal stay)."
         t0 = time.perf_counter()
         z = self.z_at()
-        both = self.decode(torch.cat([z[None], traversal(z, self.dim.value, [self.sigma.value])]))  # (2, ...)
-        self.current, self.traversed = both[:1], both[1:]
+        self.current = self.decode(z[None])                                   # 1 sequence
         self._show(self.output, self.current, [f't={self.t.value:.2f}'])
-        self._show_traversal()
         self._update_marks(z)
         self.latency_ms = (time.perf_counter() - t0) * 1e3
         self.status.value = f'<small>decoded t={self.t.value:.2f} ({self.method.value}) in {self.latency_ms:.0f} ms</small>'
@@ -303,14 +315,15 @@ class LatentExplorer(W.VBox):
         else: self._show_series(self.strip, self.homotopy, [f't={t:.2f}' for t in ts])
 
     def _update_traversal(self):
-        "Decode the current point with dimension `dim` set to `sigma`."
+        "Decode the point at the slider's t with dimension `dim` set to `sigma`."
+        self.traversal_t = self.t.value
         self.traversed = self.decode(traversal(self.z_at(), self.dim.value, [self.sigma.value]))
         self._show_traversal()
 
     def _show_traversal(self):
-        label = f'dim {self.dim.value} = {self.sigma.value:+.1f}'
+        label = f'dim {self.dim.value} = {self.sigma.value:+.1f} at t={self.traversal_t:.2f}'
         if self.is_text: self.traversal_output.value = f'<small>{label}:</small>' + _texts_html(self.traversed)
         else: self._show_series(self.traversal_output, self.traversed, [label])
 
     def _update_all(self):
-        self._update_strip(); self._update_current()
+        self._update_strip(); self._update_current(); self._update_traversal()

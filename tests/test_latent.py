@@ -171,3 +171,72 @@ def test_latentmap_js_is_package_data():
     from pathlib import Path
     cfg = tomllib.loads((Path(__file__).resolve().parents[1] / 'pyproject.toml').read_text())
     assert any(fnmatch.fnmatch('static/latentmap.js', g) for g in cfg['tool']['setuptools']['package-data']['gmwidgets'])
+
+
+def test_a_t_move_decodes_one_sequence_and_nothing_else(text_explorer):
+    "The slider's cost: one sequence a move; the strip waits for new endpoints, the traversal for dim/sigma."
+    ex, _ = text_explorer
+    ex.random_endpoints()
+    calls, decode = [], ex.model.decode
+    ex.model.decode = lambda z, **kw: calls.append(z.shape[0]) or decode(z, **kw)
+    strip, traversed = ex.strip.value, ex.traversal_output.value
+    for t in (0.2, 0.6, 0.9):
+        ex.t.value = t
+    assert calls == [1, 1, 1]
+    assert ex.strip.value == strip and ex.traversal_output.value == traversed and 'at t=0.00' in traversed
+    assert ex.latency_ms > 0 and {r['what'] for r in ex.map.marks} == {'A', 'B', 'z'}
+    calls.clear(); ex.sigma.value = 1.5                       # a traversal move decodes the point at the slider's t
+    z = ex.z_at().clone(); z[ex.dim.value] = 1.5
+    assert calls == [1] and ex.traversed == ex.decode(z[None]) and 'at t=0.90' in ex.traversal_output.value
+    calls.clear(); ex.method.value = 'slerp'                  # a new path: strip (7), current (1), traversal (1)
+    assert calls == [7, 1, 1]
+
+
+def test_text_is_decoded_greedily_no_longer_than_the_data(text_explorer):
+    ex, data = text_explorer
+    longest = max(len(r) - 1 for s in ('train', 'test') for r in data.ids(s))  # '<b>bold</b>' and <eos>
+    assert ex.controls == {'greedy': True, 'length': longest}
+    assert all(len(s) <= longest for s in ex.homotopy + ex.current)
+    own = LatentExplorer(ex.model, data, n_map=5, decode_controls={'length': 3, 'greedy': False, 'seed': 0})
+    assert own.controls['length'] == 3 and all(len(s) <= 3 for s in own.homotopy)
+
+
+def _teacher_forced_argmax(vae, z, ids):
+    "Greedy choices of the full-sequence decoder (`_decode_logits`) fed the decoded ids: the reference."
+    c = vae.config
+    x = torch.tensor([[c.bos_id] + ids])
+    with torch.no_grad(): logits, _ = vae._decode_logits(x, z[None])      # (1, T, V)
+    logits[..., [c.pad_id, c.bos_id]] = float('-inf')
+    return logits[0].argmax(-1).tolist()
+
+
+def test_stepwise_decode_matches_the_sequence_decoder_and_follows_new_weights():
+    torch.manual_seed(1)
+    vae = SentenceVAE(40, emb=8, hidden=16, latent=3, length=12)
+    with torch.no_grad(): vae.z_to_h.weight.mul_(10); vae.head.weight.mul_(4)
+    z = torch.randn(6, 3)
+    for _ in range(2):
+        for zi, ids in zip(z, vae.decode(z, greedy=True)):
+            ref = _teacher_forced_argmax(vae, zi, ids)
+            assert ids == ref[:len(ids)]                                        # the same words ...
+            assert len(ids) == 12 or ref[len(ids)] == vae.config.eos_id         # ... and the same end
+        before = vae.decode(z, greedy=True)
+        opt = torch.optim.SGD(vae.parameters(), lr=5.0)                         # an optimiser step changes the head in place
+        vae.loss(torch.randint(4, 40, (8, 6))).get('loss').backward(); opt.step()
+        assert vae.decode(z, greedy=True) != before                             # the cached head copy was refreshed
+
+
+def test_series_spec_is_built_once_then_only_its_data_change():
+    import altair as alt
+    from gmwidgets.charts import series_chart
+    sd = sines(n=200)
+    torch.manual_seed(0)
+    ex = LatentExplorer(SeriesVAE.for_data(sd, hidden=16, latent=3), sd, n_map=20)
+    ex.t.value = 0.4
+    spec = ex.output.spec
+    frame = sd.to_frame(ex.current, index=0).assign(kind='t=0.40')
+    fresh = series_chart(frame, max_samples=1, columns=5, width=120, height=70).to_dict()
+    assert list(spec['datasets'].values())[0] == list(fresh['datasets'].values())[0]   # the same rows as a fresh chart
+    assert {k: v for k, v in spec.items() if k not in ('datasets', 'data')} == {k: v for k, v in fresh.items() if k not in ('datasets', 'data')}
+    ex.t.value = 0.8
+    assert ex.output.spec['datasets'] != spec['datasets'] and ex.output.spec['data'] == spec['data']
