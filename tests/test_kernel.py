@@ -6,11 +6,16 @@ from jupyter import NBS, WIDGET_MIME, error_outputs, execute_notebook, output_mi
 pytestmark = pytest.mark.kernel
 
 # Notebooks (relative to nbs/) that must run end to end in a few minutes on CPU: add a tutorial in one line.
-QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_timeseries.ipynb']
+QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_vae.ipynb', 'tutorial_timeseries.ipynb']
 CELL_TIMEOUT = 300  # seconds per cell
 
+@pytest.fixture
+def one_thread(monkeypatch):
+    "Kernels started in the test get one OpenMP thread: a tutorial's training thread then does not fight the kernel's own threads for the 2 cores."
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+
 @pytest.mark.parametrize('name', QUICK_NOTEBOOKS)
-def test_notebook_runs(name):
+def test_notebook_runs(name, one_thread):
     "The notebook runs without an error output and shows at least one widget (the chart/sampler views)."
     path = NBS/name
     if not path.exists(): pytest.skip(f'nbs/{name} does not exist yet')
