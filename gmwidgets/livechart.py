@@ -21,7 +21,7 @@ from .charts import DATA_NAME, loss_chart, with_points
 # %% auto #0
 __all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable', 'StreamDecimator',
            'static_text', 'VegaBundle', 'vega_bundle', 'png_fallback', 'VegaChart', 'Series', 'loss_spec', 'LiveChart',
-           'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss']
+           'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss']
 
 # %% ../nbs/12_livechart.ipynb #459b0b5a
 def minmax_indices(y:np.ndarray, # values, finite, shape (n,)
@@ -444,17 +444,24 @@ def _charts_after_fork():
 
 if hasattr(os, 'register_at_fork'): os.register_at_fork(after_in_child=_charts_after_fork)
 
-# %% ../nbs/12_livechart.ipynb #59174122
+# %% ../nbs/12_livechart.ipynb #08dc9aff
 CHART_FORMATS = {'png': 'image/png', 'svg': 'image/svg+xml', 'json': 'application/json', 'html': 'text/html'}  # format -> MIME
+
+def file_format(path:str|Path, # where the file goes
+                format:str|None, # one of `formats`; None: from the suffix of `path`
+                formats:dict, # the formats allowed (format -> MIME)
+               ) -> str:
+    "The format to write `path` as: `format`, else the suffix of `path`; a `ValueError` unless it is one of `formats`."
+    fmt = (format or Path(path).suffix.lstrip('.')).lower()
+    where = f" (path {str(path)!r})" if str(path) else ''
+    if fmt not in formats: raise ValueError(f"format {fmt!r}{where}: expected one of {list(formats)}")
+    return fmt
 
 def chart_format(path:str|Path, # where the chart goes
                  format:str|None=None, # one of `CHART_FORMATS`; None: from the suffix of `path`
                 ) -> str:
     "The format to save `path` as: `format`, else the suffix of `path`."
-    fmt = (format or Path(path).suffix.lstrip('.')).lower()
-    where = f" (path {str(path)!r})" if str(path) else ''
-    if fmt not in CHART_FORMATS: raise ValueError(f"format {fmt!r}{where}: expected one of {list(CHART_FORMATS)}")
-    return fmt
+    return file_format(path, format, CHART_FORMATS)
 
 def vl_render(spec:dict, format:str, scale:float=1) -> bytes:
     "`spec` as PNG, SVG or standalone HTML by vl-convert, in this process."
