@@ -88,7 +88,7 @@ class CollapseWatch:
         return (f"posterior collapse: KL < {self.threshold:g} nats since step {self.since:,} ({self.low:,} steps): the decoder "
                 "ignores z. Try KL annealing, word dropout or free bits.")
 
-# %% ../nbs/13_dashboard.ipynb #3b2804f7
+# %% ../nbs/13_dashboard.ipynb #b7cece90
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
@@ -156,11 +156,11 @@ class TrainingDashboard(W.VBox):
         self.chart.push(step, **{f"valid_{k}": v for k, v in terms.items()})
 
     def on_state(self, run, state:str):
+        self._show_state(state)  # the buttons answer first; flushing and finalizing the chart can take a while
         if state != 'running':
             self.chart.flush()
             self.chart.finalize()
         self._refresh()
-        self._show_state(state)
 
     def on_error(self, run, error:BaseException):
         self._show_error(run.error_message or f"{type(error).__name__}: {error}", run.traceback)
