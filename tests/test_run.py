@@ -425,3 +425,21 @@ def test_headless_import():
     code = "import sys, gmwidgets.train; bad = [m for m in ('ipywidgets', 'anywidget', 'altair') if m in sys.modules]; print(bad)"
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == '[]'
+
+
+def test_python_exits_cleanly_with_a_run_going():
+    "A script that ends while a run trains exits with 0: the exit hook stops the run after its step (no C++ abort)."
+    import subprocess, sys, textwrap
+    script = textwrap.dedent('''
+        import time
+        from gmwidgets.core import load_dataset
+        from gmwidgets.autoregressive import RNNLM
+        from gmwidgets.train import Run
+        names = load_dataset('names')
+        run = Run(RNNLM.for_data(names, emb=16, hidden=16), names, max_steps=100_000).start()
+        while run.step_count < 3: time.sleep(0.01)
+        print('leaving at step', run.step_count, flush=True)
+    ''')
+    p = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert 'leaving at step' in p.stdout and 'terminate called' not in p.stderr
