@@ -4,7 +4,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup lab test chromium bench sync
+.PHONY: setup lab test chromium bench sync docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,11 @@ test: setup chromium
 bench: setup
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash -c 'for b in benchmarks/bench_*.py; do python $$b || exit 1; done'
+
+# Documentation pages: execute the notebooks and write static HTML into _docs/, charts drawn offline from the saved
+# widget state (nbdev-docs needs Quarto, which cannot be installed here; see README). Slow: every notebook runs.
+docs: setup
+	$(BIN)/python tools/docs.py
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup

@@ -1,7 +1,10 @@
 """Kernel tier: execute the quickstart (and later tutorials) end to end in a real kernel with nbclient.
 Each notebook runs in a fresh `python3` kernel (the venv's python) with its own folder as working directory."""
+import sys
 import pytest
-from jupyter import NBS, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
+from jupyter import NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
+sys.path.insert(0, str(REPO/'tools'))
+from docs import build_page, page_problems  # the offline documentation build (tools/docs.py)
 
 pytestmark = pytest.mark.kernel
 
@@ -16,12 +19,13 @@ def one_thread(monkeypatch):
 
 @pytest.mark.parametrize('name', QUICK_NOTEBOOKS)
 def test_notebook_runs(name, one_thread):
-    "The notebook runs without an error output and shows at least one widget (the chart/sampler views)."
+    "The notebook runs without an error output, shows at least one widget, and its documentation page has every chart."
     path = NBS/name
     if not path.exists(): pytest.skip(f'nbs/{name} does not exist yet')
     nb = execute_notebook(path, timeout=CELL_TIMEOUT)
     assert error_outputs(nb) == []
     assert WIDGET_MIME in output_mimetypes(nb), f'nbs/{name}: no widget output ({WIDGET_MIME})'
+    assert page_problems(nb, build_page(nb)) == []  # charts drawn from the saved widget state, nothing from the network
 
 def write_notebook(path, *sources):
     "Write a notebook of code cells with `sources` to `path`."
