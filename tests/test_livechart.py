@@ -371,3 +371,22 @@ def test_fork_in_the_middle_of_a_push_leaves_a_consistent_chart():
     n_step, n_value, n_ema, shown = map(int, run_in_fork(child).split())
     assert n_step == n_value == n_ema == 41 and 0 < shown <= 16
     ch.close()
+
+
+@pytest.mark.skipif(not hasattr(__import__('os'), 'fork'), reason='os.fork is POSIX only')
+def test_a_forked_child_renders_with_its_own_process():
+    "After a fork the child starts its own render process; the parent's (and its pipes) stay the parent's."
+    from gmwidgets.livechart import renderer
+    lc = spiky_chart(50)
+    assert renderer(lc.static_spec(), 'svg').startswith(b'<svg')
+    parent_pid = renderer.proc.pid
+    def child():
+        assert renderer.proc is None  # the fork hook forgot the parent's process
+        svg = renderer(lc.static_spec(), 'svg')
+        pid = renderer.proc.pid; renderer.close()
+        return f'{svg[:4].decode()} {pid}'
+    out, pid = run_in_fork(child).split()
+    assert out == '<svg' and int(pid) != parent_pid
+    assert renderer.proc.pid == parent_pid and renderer(lc.static_spec(), 'svg').startswith(b'<svg')  # the parent's still works
+    lc.close()
+
