@@ -6,9 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: setup lab test chromium bench sync docs
 
-$(STAMP): pyproject.toml
+# constraints.txt pins the CPU build of torch on this machine's disk (the package itself declares a range).
+PIP   := $(BIN)/python -m pip install -q -c constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(PIP) -e ".[dev]"
 	$(BIN)/python -c "import torch; assert '+cpu' in torch.__version__ or not torch.version.cuda, torch.__version__"
 	touch $(STAMP)
 
@@ -29,7 +32,7 @@ test: setup chromium
 
 # Benchmarks (not part of the tests): they print ratios measured side by side.
 bench: setup
-	$(BIN)/python -m pip install -q -e ".[dev,bench]"
+	$(PIP) -e ".[dev,bench]"
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash -c 'for b in benchmarks/bench_*.py; do python $$b || exit 1; done'
 
 # Documentation pages: execute the notebooks and write static HTML into _docs/, charts drawn offline from the saved

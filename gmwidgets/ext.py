@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast, html, importlib, time, weakref
 import ipywidgets as W
 import torch
+from . import __version__
 from IPython.core.magic import Magics, magics_class, line_magic, line_cell_magic
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.core.error import UsageError
@@ -38,6 +39,7 @@ def model_card(model) -> str|None:
     cfg_html = f"<div style='font-size:90%;color:#555'>{html.escape(repr(cfg))}</div>" if cfg is not None else ''
     return (f"<div class='gmwidgets-model-card' style='border:1px solid #ddd;border-radius:4px;padding:6px 10px;display:inline-block'>"
             f"<b>{html.escape(type(model).__name__)}</b> &nbsp;{total:,} parameters ({train:,} trainable)"
+            f"<span style='float:right;margin-left:1em;color:#999'>gmwidgets {__version__}</span>"
             f"<div>{has}</div>{cfg_html}</div>")
 
 # %% ../nbs/30_ext.ipynb #420daf76
@@ -146,8 +148,9 @@ class RunsTable(W.VBox):
         self.refresh_button.on_click(lambda _: self.refresh())
         self.head = [W.HTML(f"<b>{h}</b>") for h in ('run', 'state', 'step', 'loss', '')]
         self.empty = W.HTML('<i>no runs yet</i>')
+        self.title = W.HTML(f"<b>runs</b> <span style='color:#999'>gmwidgets {__version__}</span>")
         self.grid = W.GridBox(layout=W.Layout(grid_template_columns='repeat(5, max-content)', grid_gap='2px 16px'))
-        super().__init__([self.grid, self.refresh_button])
+        super().__init__([self.title, self.grid, self.refresh_button])
         self.add_class('gmwidgets-runs')
         registry.tables.add(self)
         self.refresh()

@@ -15,7 +15,7 @@ try: import lightning.pytorch as pl
 except ImportError:
     try: import pytorch_lightning as pl
     except ImportError as e:
-        raise ImportError("gmwidgets.lightning needs PyTorch Lightning: pip install lightning (or pip install pytorch-lightning)") from e
+        raise ImportError("gmwidgets.lightning needs PyTorch Lightning: pip install 'gmwidgets[lightning]'") from e
 
 # %% auto #0
 __all__ = ['scalar_metrics', 'LiveDashboardCallback']

@@ -12,7 +12,7 @@ def test_import_without_lightning_says_what_to_install():
             "try: import gmwidgets.lightning\n"
             "except ImportError as e: print('ERR', e)\n")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120).stdout
-    assert out.startswith('ERR') and 'pip install lightning' in out
+    assert out.startswith('ERR') and "pip install 'gmwidgets[lightning]'" in out and out.count('\n') == 1
 
 
 try: from gmwidgets.lightning import LiveDashboardCallback, pl, scalar_metrics
