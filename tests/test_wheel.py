@@ -147,3 +147,16 @@ def test_quickstart_runs_in_the_wheels_kernel(venv, tmp_path):
     exe, pkg = nb.cells[-1].outputs[0]['text'].split()
     assert Path(exe).parent == venv/'bin' and Path(pkg).is_relative_to(venv)
     assert (tmp_path/'names-gru.safetensors').exists()                     # saved where the user works
+
+PARQUET = """
+import importlib.util, pandas as pd
+from gmwidgets.dashboard import history_bytes
+assert importlib.util.find_spec('pyarrow') is None, 'pyarrow is not declared: it should not be here'
+try: history_bytes(pd.DataFrame({'step': [1], 'loss': [2.0]}), format='parquet')
+except ImportError as e: print(e)
+"""
+
+def test_parquet_export_without_its_extra_names_it(venv, tmp_path):
+    "Without the `parquet` extra, a Parquet export says in one line what to install (CSV needs nothing)."
+    out = run_py(venv, PARQUET, tmp_path).strip()
+    assert "pip install 'gmwidgets[parquet]'" in out and '\n' not in out
