@@ -236,7 +236,7 @@ def _fsync_dir(folder:Path):
     except OSError: pass
     finally: os.close(fd)
 
-def _write_all(fd:int, data:bytes):
+def _write_all(fd:int, data:bytes|memoryview):
     "Write every byte of `data` to `fd` (`os.write` may write less than asked)."
     view = memoryview(data)
     while view: view = view[os.write(fd, view):]
@@ -253,7 +253,7 @@ def atomic_write(path, # the file to write or replace
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
-            if not callable(content): _write_all(fd, bytes(content))
+            if not callable(content): _write_all(fd, content)
         finally: os.close(fd)
         if callable(content): content(tmp)
         fd = os.open(tmp, os.O_RDONLY)

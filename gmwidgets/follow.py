@@ -7,6 +7,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/follow.html.md"""
 # %% ../nbs/31_follow.ipynb #881b152b
 from __future__ import annotations
 import json, math, numbers, os, threading, time
+from collections import deque
 from pathlib import Path
 from fastcore.basics import patch
 from .livechart import LiveChart
@@ -95,7 +96,7 @@ class Follower:
         self.path, self.poll = Path(path), float(poll)
         self.chart = chart if chart is not None else LiveChart()
         self.rows, self.bad_lines, self.restarts = [], [], 0
-        self.errors, self.error, self.status, self._streak = [], None, '', 0  # errors met (all retried), the last, the status line
+        self.errors, self.error, self.status, self._streak = deque(maxlen=100), None, '', 0  # the last errors met (all retried)
         self._pos, self._buf, self._ino, self._tail = 0, b'', None, b''
         self._stop, self._thread, self._lock = threading.Event(), None, threading.Lock()
 
