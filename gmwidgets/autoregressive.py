@@ -35,12 +35,18 @@ def check_controls(temperature:float=1.0, # divides the logits; > 0
                   ):
     "Raise a `TypeError` or `ValueError` naming the first bad sampling control."
     if not 0 < check_number('temperature', temperature) <= MAX_TEMPERATURE:
-        raise ValueError(f"temperature={temperature}: need temperature > 0 and <= {MAX_TEMPERATURE:g} (small values approach greedy argmax)")
-    if top_k is not None and check_number('top_k', top_k, True) < 1: raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
-    if top_p is not None and not 0 < check_number('top_p', top_p) <= 1: raise ValueError(f"top_p={top_p}: need 0 < top_p <= 1, or None for no limit")
-    if length is not None and not 1 <= check_number('length', length, True) <= MAX_LENGTH: raise ValueError(f"length={length}: need an integer 1 <= length <= {MAX_LENGTH}")
-    if seed is not None and not 0 <= check_number('seed', seed, True) <= MAX_SEED: raise ValueError(f"seed={seed}: need an integer 0 <= seed <= {MAX_SEED}, or None")
-    if steps is not None and check_number('steps', steps, True) < 1: raise ValueError(f"steps={steps}: need an integer steps >= 1")
+        raise ValueError(f"temperature={temperature}: need temperature > 0 and <= {MAX_TEMPERATURE:g} "
+                         "(small values approach greedy argmax)")
+    if top_k is not None and check_number('top_k', top_k, True) < 1:
+        raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
+    if top_p is not None and not 0 < check_number('top_p', top_p) <= 1:
+        raise ValueError(f"top_p={top_p}: need 0 < top_p <= 1, or None for no limit")
+    if length is not None and not 1 <= check_number('length', length, True) <= MAX_LENGTH:
+        raise ValueError(f"length={length}: need an integer 1 <= length <= {MAX_LENGTH}")
+    if seed is not None and not 0 <= check_number('seed', seed, True) <= MAX_SEED:
+        raise ValueError(f"seed={seed}: need an integer 0 <= seed <= {MAX_SEED}, or None")
+    if steps is not None and check_number('steps', steps, True) < 1:
+        raise ValueError(f"steps={steps}: need an integer steps >= 1")
 
 # %% ../nbs/02_autoregressive.ipynb #289e3db2
 def filter_logits(logits:torch.Tensor, # (B, V) next-token logits (already divided by the temperature)

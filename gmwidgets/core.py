@@ -264,7 +264,8 @@ def atomic_write(path, # the file to write or replace
         tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):  # the same errno, so the same subclass (FileNotFoundError, ...)
             code = e.errno or errno.EIO
-            raise OSError(code, f"{path}: not written ({os.strerror(code)}); the previous file, if any, is unchanged") from e
+            msg = f"{path}: not written ({os.strerror(code)}); the previous file, if any, is unchanged"
+            raise OSError(code, msg) from e
         raise
     _fsync_dir(path.parent)
     return path

@@ -52,12 +52,14 @@ def check_split_sizes(idx:dict[str, np.ndarray], # what `split_indices` returned
                       split:Sequence[float], # the fractions asked for
                       what:str='items', # what was split, for the messages
                      ) -> dict[str, np.ndarray]:
-    "`idx`, unless its train split is empty (a `ValueError`); warn about an empty valid or test split that was asked for."
+    "`idx`, unless its train split is empty (a `ValueError`); warn about an empty valid or test split asked for."
     n, fr = sum(len(v) for v in idx.values()), check_split(split)
     if len(idx['train']) == 0:
-        raise ValueError(f"{n} {what} with split={tuple(split)} leave the train split empty: need at least {math.ceil(1 / fr[0])} {what}")
+        raise ValueError(f"{n} {what} with split={tuple(split)} leave the train split empty: "
+                         f"need at least {math.ceil(1 / fr[0])} {what}")
     for k, f in zip(SPLITS[1:], fr[1:]):
-        if f > 0 and len(idx[k]) == 0: warnings.warn(f"{n} {what} with split={tuple(split)} leave the {k} split empty", stacklevel=3)
+        if f > 0 and len(idx[k]) == 0:
+            warnings.warn(f"{n} {what} with split={tuple(split)} leave the {k} split empty", stacklevel=3)
     return idx
 
 # %% ../nbs/01_data.ipynb #84f089eb

@@ -38,7 +38,8 @@ class HistoryWriter:
     def __init__(self, path,   # the .jsonl file (created with its folder; appended to if it exists)
                  every:int=1,   # write every this many steps (evaluations are always written)
                 ):
-        if isinstance(every, bool) or not isinstance(every, numbers.Integral): raise TypeError(f"every={every!r}: need an integer")
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral):
+            raise TypeError(f"every={every!r}: need an integer")
         if every < 1: raise ValueError(f"every={every}: need every >= 1")
         if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: expected a str or Path")
         self.path, self.every, self._f, self._lock = Path(path), every, None, threading.Lock()
@@ -90,13 +91,16 @@ class Follower:
                  poll:float=0.25,      # seconds between reads
                 ):
         if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: expected a str or Path")
-        if isinstance(poll, bool) or not isinstance(poll, numbers.Real): raise TypeError(f"poll={poll!r}: expected seconds as a number")
+        if isinstance(poll, bool) or not isinstance(poll, numbers.Real):
+            raise TypeError(f"poll={poll!r}: expected seconds as a number")
         if not 0 < poll < math.inf: raise ValueError(f"poll={poll}: need poll > 0")
-        if chart is not None and not isinstance(chart, LiveChart): raise TypeError(f"chart is a {type(chart).__name__}: expected a LiveChart or None")
+        if chart is not None and not isinstance(chart, LiveChart):
+            raise TypeError(f"chart is a {type(chart).__name__}: expected a LiveChart or None")
         self.path, self.poll = Path(path), float(poll)
         self.chart = chart if chart is not None else LiveChart()
         self.rows, self.bad_lines, self.restarts = [], [], 0
-        self.errors, self.error, self.status, self._streak = deque(maxlen=100), None, '', 0  # the last errors met (all retried)
+        self.errors, self.error, self.status = deque(maxlen=100), None, ''  # the last errors met (all retried)
+        self._streak = 0  # polls failed in a row
         self._pos, self._buf, self._ino, self._tail = 0, b'', None, b''
         self._stop, self._thread, self._lock = threading.Event(), None, threading.Lock()
 

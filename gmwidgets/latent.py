@@ -152,7 +152,8 @@ def _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_con
     if check_number('steps', steps, True) < 2: raise ValueError(f"steps={steps}: need steps >= 2")
     check_controls(seed=seed)
     if map_method not in ('pca', 'dims'): raise ValueError(f"map_method={map_method!r}: expected 'pca' or 'dims'")
-    if decode_controls is not None and not isinstance(decode_controls, dict): raise TypeError(f"decode_controls is a {type(decode_controls).__name__}: expected a dict")
+    if decode_controls is not None and not isinstance(decode_controls, dict):
+        raise TypeError(f"decode_controls is a {type(decode_controls).__name__}: expected a dict")
     for k, v in (decode_controls or {}).items():
         if k in CONTROLS: check_control(k, v)
 

@@ -620,4 +620,5 @@ def _log_step(step) -> float:
 def _log_value(k:str, v) -> float:
     "`v` as a float, else a `TypeError` naming the term `k`."
     try: return float(v)
-    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{k}={v!r}: need a number or a one-element tensor") from None
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{k}={v!r}: need a number or a one-element tensor") from None

@@ -50,21 +50,25 @@ def control_widget(name:str, # one of `CONTROLS`
                   ) -> W.ValueWidget:
     "A widget for the sampling control `name`, starting at `default`; its range includes `default`."
     v, lay = check_control(name, default), W.Layout(width='auto')
-    if name == 'seed': return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE, layout=W.Layout(width='130px'))
+    if name == 'seed':
+        return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE, layout=W.Layout(width='130px'))
     if name == 'temperature':
         t = 1.0 if v is None else float(v)
-        return W.FloatLogSlider(value=t, base=10, min=min(-1.5, math.log10(t)), max=max(0.75, math.log10(t)), step=0.025,
+        e = math.log10(t)
+        return W.FloatLogSlider(value=t, base=10, min=min(-1.5, e), max=max(0.75, e), step=0.025,
                                 description='temperature', style=_STYLE, readout_format='.2f')
     if name == 'top_k':
         k = 0 if v is None else int(v)
-        return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)', style=_STYLE, layout=W.Layout(width='160px'))
+        return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)', style=_STYLE,
+                                layout=W.Layout(width='160px'))
     if name == 'top_p':
         p = 1.0 if v is None else float(v)
         return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p', style=_STYLE)
     if name == 'length':
         L = 32 if v is None else int(v)
         return W.IntSlider(value=L, min=1, max=min(MAX_LENGTH, max(256, 2 * L)), description='max length', style=_STYLE)
-    if name == 'prefix': return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
+    if name == 'prefix':
+        return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
     s = 50 if v is None else int(v)  # steps
     return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE)
 
@@ -111,10 +115,14 @@ MAX_SAMPLES = 10_000  # the most samples a sampler draws at once
 
 def _check_args(n, controls, debounce, path_frames):
     "Raise a `TypeError` or `ValueError` naming the first bad argument of `SamplerWidget`."
-    if not 1 <= check_number('n', n, True) <= MAX_SAMPLES: raise ValueError(f"n={n}: need an integer 1 <= n <= {MAX_SAMPLES}")
-    if controls is not None and not isinstance(controls, dict): raise TypeError(f"controls is a {type(controls).__name__}: expected a dict such as {{'temperature': 0.8}}")
-    if not 0 <= check_number('debounce', debounce) < math.inf: raise ValueError(f"debounce={debounce}: need seconds >= 0")
-    if check_number('path_frames', path_frames, True) < 2: raise ValueError(f"path_frames={path_frames}: need path_frames >= 2")
+    if not 1 <= check_number('n', n, True) <= MAX_SAMPLES:
+        raise ValueError(f"n={n}: need an integer 1 <= n <= {MAX_SAMPLES}")
+    if controls is not None and not isinstance(controls, dict):
+        raise TypeError(f"controls is a {type(controls).__name__}: expected a dict such as {{'temperature': 0.8}}")
+    if not 0 <= check_number('debounce', debounce) < math.inf:
+        raise ValueError(f"debounce={debounce}: need seconds >= 0")
+    if check_number('path_frames', path_frames, True) < 2:
+        raise ValueError(f"path_frames={path_frames}: need path_frames >= 2")
 
 # %% ../nbs/14_sampler.ipynb #cbfdd927
 class SamplerWidget(W.VBox):
@@ -131,7 +139,8 @@ class SamplerWidget(W.VBox):
         self.model, self.data, self.run, self.debounce, self.path_frames = model, data, run, debounce, path_frames
         self.kind = getattr(data, 'kind', None)  # 'text', 'series', or None: decided by the first sample
         self.controls = self._make_controls(controls or {})
-        self.n = W.BoundedIntText(value=int(n), min=1, max=10_000, description='samples', style=_STYLE, layout=W.Layout(width='130px'))
+        self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples', style=_STYLE,
+                                  layout=W.Layout(width='130px'))
         self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'), disabled=self.seed is None)
         self.dice_button.on_click(self.roll)
         self.view, self.status, self.download = W.HTML(), W.HTML(), W.HTML()
@@ -275,7 +284,8 @@ def regenerate(self:SamplerWidget, _version:int|None=None):
         if _version is None and self._timer is not None: self._timer.cancel()  # this draw already has the latest controls
         try: raw, path = self._draw(n, kw)
         except Exception as e: self._fail(e); return self.samples
-        except KeyboardInterrupt: self._fail(KeyboardInterrupt('sampling interrupted')); raise  # the run's lock is released
+        except KeyboardInterrupt:  # the run's lock is released on the way out
+            self._fail(KeyboardInterrupt('sampling interrupted')); raise
         if _version is not None and _version != self._version: return self.samples
         old = self.raw, self.samples, self.kind, self._path
         try: self._show(raw, time.perf_counter() - t0, path)

@@ -49,14 +49,18 @@ def _need(ok:bool, msg:str):
 def _check_config(c:RunConfig):
     "Raise a `TypeError` (wrong type) or `ValueError` (out of range) naming the first bad setting of `c`."
     _need(0 < check_number('lr', c.lr) < math.inf, f"lr={c.lr}: need lr > 0")
-    _need(callable(c.optimizer) or isinstance(c.optimizer, str) and c.optimizer in _OPTIMIZERS, f"optimizer={c.optimizer!r}: expected one of {sorted(_OPTIMIZERS)} or a callable params -> Optimizer")
-    _need(callable(c.schedule) or isinstance(c.schedule, str) and c.schedule in _SCHEDULES, f"schedule={c.schedule!r}: expected one of {list(_SCHEDULES)} or a callable step -> factor")
-    _need(0 <= check_number('weight_decay', c.weight_decay) < math.inf, f"weight_decay={c.weight_decay}: need weight_decay >= 0")
+    _need(callable(c.optimizer) or isinstance(c.optimizer, str) and c.optimizer in _OPTIMIZERS,
+          f"optimizer={c.optimizer!r}: expected one of {sorted(_OPTIMIZERS)} or a callable params -> Optimizer")
+    _need(callable(c.schedule) or isinstance(c.schedule, str) and c.schedule in _SCHEDULES,
+          f"schedule={c.schedule!r}: expected one of {list(_SCHEDULES)} or a callable step -> factor")
+    _need(0 <= check_number('weight_decay', c.weight_decay) < math.inf,
+          f"weight_decay={c.weight_decay}: need weight_decay >= 0")
     _need(check_number('batch_size', c.batch_size, True) >= 1, f"batch_size={c.batch_size}: need batch_size >= 1")
     for k in ('max_steps', 'epochs', 'eval_every', 'eval_batches', 'num_threads'):
         v = getattr(c, k)
         _need(v is None or check_number(k, v, True) >= 1, f"{k}={v}: need {k} >= 1 or None")
-    _need(c.grad_clip is None or 0 < check_number('grad_clip', c.grad_clip) < math.inf, f"grad_clip={c.grad_clip}: need grad_clip > 0 or None")
+    _need(c.grad_clip is None or 0 < check_number('grad_clip', c.grad_clip) < math.inf,
+          f"grad_clip={c.grad_clip}: need grad_clip > 0 or None")
     _need(check_number('warmup', c.warmup, True) >= 0, f"warmup={c.warmup}: need warmup >= 0")
     check_number('seed', c.seed, True)
     if c.name is not None and not isinstance(c.name, str): raise TypeError(f"name={c.name!r}: expected a str or None")
@@ -217,7 +221,8 @@ class Run:
     def step(self, n:int=1, # optimisation steps to make
             ) -> Run:
         "From idle or paused: make exactly `n` more optimisation steps, then pause."
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral): raise TypeError(f"n={n!r}: need an integer number of steps")
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"n={n!r}: need an integer number of steps")
         if n < 1: raise ValueError(f"n={n}: need n >= 1")
         with self._ctl:
             if self._state == 'idle': self._budget = n; self._go.set(); self._launch()
@@ -242,7 +247,8 @@ class Run:
             while not self._done.wait(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))):
                 if end is not None and time.monotonic() >= end: return False
         except KeyboardInterrupt:  # the interrupt ends the wait, not the run
-            raise KeyboardInterrupt(f"wait() interrupted; run {self.name!r} is still {self._state!r}: run.stop() ends it") from None
+            raise KeyboardInterrupt(f"wait() interrupted; run {self.name!r} is still {self._state!r}: "
+                                    "run.stop() ends it") from None
         self._thread.join(1.0)  # the thread has ended its loop: let it exit
         if self.error is not None: raise RunError(self.error_message) from self.error
         return True
@@ -365,7 +371,7 @@ class Run:
             self.error_message = f"run {self.name!r} failed in {self._where}: {type(e).__name__}: {e}"
             self._emit('on_error', e)
             final = 'failed'
-        except BaseException:  # a KeyboardInterrupt or SystemExit raised by the model: the run ends 'stopped', never wedged
+        except BaseException:  # KeyboardInterrupt or SystemExit from the model: 'stopped', never wedged
             final = 'stopped'
         try:
             if self._state == 'running': self._elapsed += time.perf_counter() - self._t_go
@@ -436,7 +442,7 @@ class Run:
     # -- checkpoints
     def save(self, path, # where to write the checkpoint
             ):
-        "Save model and optimizer state, position, config and history to `path` (consistent even while training, atomic)."
+        "Save model and optimizer state, position, config and history to `path` (atomic; consistent while training)."
         cfg = {f.name: getattr(self.config, f.name) for f in fields(RunConfig)}
         callables = [k for k, v in cfg.items() if callable(v)]
         with self.lock:  # serialised in memory under the lock, written to disk after it
@@ -450,7 +456,7 @@ class Run:
 
     @classmethod
     def load(cls, path,            # a checkpoint written by `Run.save`
-             model:torch.nn.Module, # a model of the same class, config and shapes (its weights are replaced; on any mismatch it is untouched)
+             model:torch.nn.Module, # same class, config and shapes: its weights are replaced (untouched on a mismatch)
              data,                 # the data to train on
              callbacks=(),         # callbacks of the new run
              **overrides,          # settings that replace the saved ones (required for a callable optimizer or schedule)
@@ -462,7 +468,8 @@ class Run:
         _check_fits(ck, model, path)  # everything is checked before the model is touched
         run = cls(model, data, callbacks=callbacks, **{**ck['config'], **overrides})
         try: run.opt.load_state_dict(ck['optimizer'])
-        except (ValueError, KeyError, RuntimeError) as e: raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
+        except (ValueError, KeyError, RuntimeError) as e:
+            raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
         model.load_state_dict(ck['model'])
         run.step_count, run.epoch, run._batch_in_epoch, run._elapsed = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['elapsed']
         run._rows = list(ck['history'])
@@ -474,7 +481,8 @@ class Run:
         return TrainingDashboard(self)
 
 # %% ../nbs/10_train.ipynb #b638005c
-_CHECKPOINT_KEYS = ('model', 'optimizer', 'step', 'epoch', 'batch_in_epoch', 'elapsed', 'history', 'config', 'callables')
+_CHECKPOINT_KEYS = ('model', 'optimizer', 'step', 'epoch', 'batch_in_epoch', 'elapsed', 'history', 'config',
+                    'callables')
 
 def _model_config(model:torch.nn.Module) -> dict|None:
     "The model's config dataclass as a dict, or None when it has none."
@@ -485,7 +493,8 @@ def _read_checkpoint(path) -> dict:
     "The checkpoint dict at `path` (weights only), or an error naming the file and what is wrong with it."
     if not Path(path).is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
     try: ck = torch.load(path, weights_only=True)
-    except Exception as e: raise ValueError(f"{path}: not a readable Run checkpoint ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise ValueError(f"{path}: not a readable Run checkpoint ({type(e).__name__}: {e})") from None
     if not isinstance(ck, dict) or ck.get('format') != _FORMAT:
         raise ValueError(f"{path}: not a gmwidgets Run checkpoint (expected format {_FORMAT!r})")
     gone = [k for k in _CHECKPOINT_KEYS if k not in ck]
@@ -504,11 +513,15 @@ def _shape_problems(saved:dict, # name -> tensor, from the file
 def _check_fits(ck:dict, model:torch.nn.Module, path):
     "Raise a `ValueError` unless the checkpoint's model class, config and tensor shapes fit `model`."
     cls = ck.get('model_class')
-    if cls is not None and cls != type(model).__name__: raise ValueError(f"{path}: holds a {cls}, not a {type(model).__name__}")
+    if cls is not None and cls != type(model).__name__:
+        raise ValueError(f"{path}: holds a {cls}, not a {type(model).__name__}")
     saved, have = ck.get('model_config'), _model_config(model)
     if saved is not None and have is not None and saved != have:
         diff = sorted(k for k in set(saved) | set(have) if saved.get(k) != have.get(k))
-        raise ValueError(f"{path}: config differs in {diff}: " + ', '.join(f"{k}={saved.get(k)!r} in the file, {have.get(k)!r} in the model" for k in diff[:5]))
-    if not isinstance(ck['model'], dict): raise ValueError(f"{path}: damaged Run checkpoint, 'model' is a {type(ck['model']).__name__}")
+        pairs = (f"{k}={saved.get(k)!r} in the file, {have.get(k)!r} in the model" for k in diff[:5])
+        raise ValueError(f"{path}: config differs in {diff}: " + ', '.join(pairs))
+    if not isinstance(ck['model'], dict):
+        raise ValueError(f"{path}: damaged Run checkpoint, 'model' is a {type(ck['model']).__name__}")
     bad = _shape_problems(ck['model'], model.state_dict())
-    if bad: raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))
+    if bad:
+        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))

@@ -63,7 +63,10 @@ function statusLine(model) {
   const line = document.createElement("div");
   line.className = "gmwidgets-status";
   line.style.cssText = "color:#b00;font-size:12px;margin:2px 0";
-  const show = () => { line.textContent = model.get("status") ?? ""; line.style.display = line.textContent ? "" : "none"; };
+  const show = () => {
+    line.textContent = model.get("status") ?? "";
+    line.style.display = line.textContent ? "" : "none";
+  };
   show(); model.on("change:status", show);
   return line;
 }
