@@ -7,31 +7,46 @@ Docs: https://gmwidgets.github.io/gmwidgets/autoregressive.html.md"""
 
 # %% ../nbs/02_autoregressive.ipynb #207551d9
 from __future__ import annotations
-import math
+import math, numbers
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import batch_kind, make_config, Saveable
+from .core import batch_kind, check_number, make_config, Saveable
 
 # %% auto #0
-__all__ = ['check_controls', 'filter_logits', 'next_token', 'make_generator', 'evaluating', 'encode_prefix', 'TokenLM',
-           'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block', 'TransformerLM',
-           'SeriesConfig', 'gaussian_logp', 'SeriesAR']
+__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token', 'make_generator',
+           'evaluating', 'encode_prefix', 'TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids',
+           'CausalSelfAttention', 'Block', 'TransformerLM', 'SeriesConfig', 'gaussian_logp', 'SeriesAR']
 
 # %% ../nbs/02_autoregressive.ipynb #e9d4cd82
+MAX_LENGTH = 10_000  # the most steps a sample may have (a longer one would hold the kernel for minutes or more)
+MAX_SEED = 2**63 - 1  # seeds are 0 .. MAX_SEED
+MAX_TEMPERATURE = 1e6  # above this the sampling distribution is uniform anyway (and float32 logits overflow to NaN)
+
 def check_controls(temperature:float=1.0, # divides the logits; > 0
                    top_k:int|None=None,    # keep the k most likely tokens; >= 1, or None for all
                    top_p:float|None=None,  # keep the smallest set with this much probability; in (0, 1], or None
-                   length:int|None=None,   # how long a sample may grow; >= 1
+                   length:int|None=None,   # how long a sample may grow; 1 .. MAX_LENGTH
+                   seed:int|None=None,     # seeds the generator; 0 .. MAX_SEED, or None for a random one
+                   steps:int|None=None,    # denoising steps; >= 1 (the model checks its own upper bound)
                   ):
-    "Raise a `ValueError` naming the first bad sampling control."
-    if not temperature > 0: raise ValueError(f"temperature={temperature}: need temperature > 0 (small values approach greedy argmax)")
-    if top_k is not None and (int(top_k) != top_k or top_k < 1): raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
-    if top_p is not None and not 0 < top_p <= 1: raise ValueError(f"top_p={top_p}: need 0 < top_p <= 1, or None for no limit")
-    if length is not None and (int(length) != length or length < 1): raise ValueError(f"length={length}: need an integer length >= 1")
+    "Raise a `TypeError` or `ValueError` naming the first bad sampling control."
+    if not 0 < check_number('temperature', temperature) <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature={temperature}: need temperature > 0 and <= {MAX_TEMPERATURE:g} "
+                         "(small values approach greedy argmax)")
+    if top_k is not None and check_number('top_k', top_k, True) < 1:
+        raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
+    if top_p is not None and not 0 < check_number('top_p', top_p) <= 1:
+        raise ValueError(f"top_p={top_p}: need 0 < top_p <= 1, or None for no limit")
+    if length is not None and not 1 <= check_number('length', length, True) <= MAX_LENGTH:
+        raise ValueError(f"length={length}: need an integer 1 <= length <= {MAX_LENGTH}")
+    if seed is not None and not 0 <= check_number('seed', seed, True) <= MAX_SEED:
+        raise ValueError(f"seed={seed}: need an integer 0 <= seed <= {MAX_SEED}, or None")
+    if steps is not None and check_number('steps', steps, True) < 1:
+        raise ValueError(f"steps={steps}: need an integer steps >= 1")
 
 # %% ../nbs/02_autoregressive.ipynb #289e3db2
 def filter_logits(logits:torch.Tensor, # (B, V) next-token logits (already divided by the temperature)
@@ -60,6 +75,7 @@ def next_token(logits:torch.Tensor, # (B, V) logits for the next token
 def make_generator(seed:int|None=None, # None: a fresh random seed
                   ) -> torch.Generator:
     "A CPU `torch.Generator` seeded with `seed` (or randomly), so sampling never touches the global RNG."
+    check_controls(seed=seed)
     g = torch.Generator()
     if seed is None: g.seed()
     else: g.manual_seed(int(seed))
@@ -149,7 +165,7 @@ class TokenLM(Saveable, nn.Module):
               ) -> list[list[int]]:
         "Draw `n` sequences of token ids (prefix included, no `<bos>`/`<eos>`); each row stops at `<eos>`."
         if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
-        check_controls(temperature, top_k, top_p, length)
+        check_controls(temperature, top_k, top_p, check_number('length', length, True))
         pre, c = self._prefix_ids(prefix), self.config
         if length <= len(pre): raise ValueError(f"length={length} with a prefix of {len(pre)} tokens: need length > {len(pre)}")
         g = make_generator(seed)

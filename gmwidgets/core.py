@@ -12,8 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel', 'check_terms', 'make_config',
-           'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset', 'dataset_entries', 'register_model',
-           'model_class', 'config_class', 'model_metadata', 'read_model_metadata', 'load_model', 'Saveable']
+           'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset', 'dataset_entries',
+           'register_model', 'model_class', 'config_class', 'model_metadata', 'read_model_metadata', 'load_model',
+           'atomic_write', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch
@@ -61,6 +62,18 @@ def make_config(cls:type, # a config dataclass
     "A `cls` config from an instance, a size or None, with `kwargs` overriding its fields."
     if isinstance(config, int): config = cls(**{size_field: config})
     return replace(config or cls(), **kwargs)
+
+# %% ../nbs/00_core.ipynb #fa39a6b8
+import math, numbers
+
+def check_number(name:str, # the argument's name, for the message
+                 v, # its value
+                 integer:bool=False, # a whole number is needed
+                ):
+    "`v` if it is a number (a whole one when `integer`; bools are not numbers here), else a `TypeError` naming `name`."
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral if integer else numbers.Real):
+        raise TypeError(f"{name}={v!r}: need {'an integer' if integer else 'a number'}")
+    return v
 
 # %% ../nbs/00_core.ipynb #23996eb8
 @runtime_checkable
@@ -212,6 +225,51 @@ def load_model(path, # a file written by `model.save`
         raise ValueError(f"{path}: tensors do not match a {meta['class']}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
     return model.eval()
 
+# %% ../nbs/00_core.ipynb #757aeeff
+import errno, secrets
+
+def _fsync_dir(folder:Path):
+    "Make a rename in `folder` durable (a no-op where folders cannot be opened, e.g. Windows)."
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
+def _write_all(fd:int, data:bytes|memoryview):
+    "Write every byte of `data` to `fd` (`os.write` may write less than asked)."
+    view = memoryview(data)
+    while view: view = view[os.write(fd, view):]
+
+# %% ../nbs/00_core.ipynb #ef5e964b
+def atomic_write(path, # the file to write or replace
+                 content:bytes|Callable, # the bytes, or a function that writes the file whose path it is given
+                ) -> Path:
+    "Write `path` all or nothing: a temporary file in the same folder, flushed, fsynced, then renamed over `path`."
+    path = Path(path)
+    if not (isinstance(content, (bytes, bytearray, memoryview)) or callable(content)):
+        raise TypeError(f"content is {type(content).__name__}: expected bytes or a function of the temporary path")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            if not callable(content): _write_all(fd, content)
+        finally: os.close(fd)
+        if callable(content): content(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try: os.fsync(fd)
+        finally: os.close(fd)
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):  # the same errno, so the same subclass (FileNotFoundError, ...)
+            code = e.errno or errno.EIO
+            msg = f"{path}: not written ({os.strerror(code)}); the previous file, if any, is unchanged"
+            raise OSError(code, msg) from e
+        raise
+    _fsync_dir(path.parent)
+    return path
+
 # %% ../nbs/00_core.ipynb #2862c36a
 class Saveable:
     "Mixin for models with a config dataclass: `model.save(path)` writes one safetensors file, `Cls.load(path)` reads it."
@@ -220,10 +278,7 @@ class Saveable:
         "Write the weights, config and vocabulary to `path`; tied weights are stored once."
         import safetensors.torch as st
         path, meta = Path(path), model_metadata(self)
-        tmp = path.with_name(path.name + '.part')
-        st.save_model(self, str(tmp), metadata=meta)  # drops the duplicate names of tied weights
-        os.replace(tmp, path)
-        return path
+        return atomic_write(path, lambda tmp: st.save_model(self, str(tmp), metadata=meta))  # drops tied duplicates
 
     @classmethod
     def load(cls, path, # a file written by `save`

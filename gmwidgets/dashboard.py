@@ -249,9 +249,9 @@ def file_stem(name:str) -> str:
 def export_history(self:TrainingDashboard, path:str|Path, # where to write; the suffix picks the format
                    format:str|None=None, # 'csv' or 'parquet'; None: from the suffix
                   ) -> Path:
-    "Write `run.history` so far to `path` as CSV or Parquet (safe while training)."
-    path = Path(path); path.write_bytes(history_bytes(self.run.history, history_format(path, format)))
-    return path
+    "Write `run.history` so far to `path` as CSV or Parquet (safe while training; all or nothing, see `atomic_write`)."
+    from gmwidgets.core import atomic_write
+    return atomic_write(path, history_bytes(self.run.history, history_format(Path(path), format)))
 
 def save_chart(self:TrainingDashboard, path:str|Path, # where to write; the suffix picks the format
                format:str|None=None, # png, svg, json or html; None: from the suffix

@@ -6,7 +6,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #19cc6efa
 from __future__ import annotations
-import functools, gzip, html, io, re
+import functools, gzip, html, io, math, re, warnings
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
@@ -17,10 +17,10 @@ import torch
 from .core import register_dataset, dataset_entries
 
 # %% auto #0
-__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'check_split', 'split_indices', 'batch_rows', 'check_text',
-           'check_texts', 'tokenize', 'Vocab', 'TextData', 'as_series', 'window_starts', 'sliding_windows',
-           'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler', 'SeriesData', 'vendored', 'sine_data', 'sines',
-           'stocks', 'energy', 'names', 'sentences', 'datasets']
+__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'check_split', 'split_indices', 'check_split_sizes',
+           'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData', 'as_series', 'window_starts',
+           'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler', 'SeriesData', 'vendored',
+           'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
 
 # %% ../nbs/01_data.ipynb #7942aa3d
 SPLITS = ('train', 'valid', 'test')
@@ -46,6 +46,21 @@ def split_indices(n:int, # number of items
 
 def _check_split_name(split:str):
     if split not in SPLITS: raise ValueError(f"split={split!r}: expected one of {', '.join(map(repr, SPLITS))}")
+
+# %% ../nbs/01_data.ipynb #b958273f
+def check_split_sizes(idx:dict[str, np.ndarray], # what `split_indices` returned
+                      split:Sequence[float], # the fractions asked for
+                      what:str='items', # what was split, for the messages
+                     ) -> dict[str, np.ndarray]:
+    "`idx`, unless its train split is empty (a `ValueError`); warn about an empty valid or test split asked for."
+    n, fr = sum(len(v) for v in idx.values()), check_split(split)
+    if len(idx['train']) == 0:
+        raise ValueError(f"{n} {what} with split={tuple(split)} leave the train split empty: "
+                         f"need at least {math.ceil(1 / fr[0])} {what}")
+    for k, f in zip(SPLITS[1:], fr[1:]):
+        if f > 0 and len(idx[k]) == 0:
+            warnings.warn(f"{n} {what} with split={tuple(split)} leave the {k} split empty", stacklevel=3)
+    return idx
 
 # %% ../nbs/01_data.ipynb #84f089eb
 def batch_rows(n:int, # items in the split
@@ -73,7 +88,8 @@ def check_texts(texts, # a list of texts
                ) -> list[str]:
     "`texts` as a non-empty list of str, else a clear error."
     if isinstance(texts, str): raise TypeError("texts is a str: expected a list of texts")
-    texts = list(texts)
+    try: texts = list(texts)
+    except TypeError: raise TypeError(f"texts is {type(texts).__name__}: expected a list of texts") from None
     if not texts: raise ValueError("texts is empty: need at least one text")
     for i, t in enumerate(texts): check_text(t, f"texts[{i}]")
     return texts
@@ -185,7 +201,8 @@ class TextData:
         if max_len is not None:
             texts = [t for t in texts if len(tokenize(t, level)) <= max_len]
             if not texts: raise ValueError(f"max_len={max_len}: no text has that few tokens")
-        splits = {k: [texts[i] for i in v] for k, v in split_indices(len(texts), split, seed).items()}
+        idx = check_split_sizes(split_indices(len(texts), split, seed), split, 'texts')
+        splits = {k: [texts[i] for i in v] for k, v in idx.items()}
         return cls(splits, vocab or Vocab.build(splits['train'], level, min_freq), name)
 
     @classmethod
@@ -397,7 +414,8 @@ class SeriesData:
         sc = _make_scaler(scaler)
         if sc is not None: a = sc.fit_transform(a)
         n = len(a) if starts is None else len(starts)
-        return cls(a, split_indices(n, split, seed), a.shape[1] if starts is None else window, starts, sc, features, name)
+        idx = check_split_sizes(split_indices(n, split, seed), split, 'windows')
+        return cls(a, idx, a.shape[1] if starts is None else window, starts, sc, features, name)
 
     def _take(self, rows:np.ndarray) -> np.ndarray:
         "Windows number `rows`: `(len(rows), T, F)` float32."

@@ -56,7 +56,7 @@ def _window_table(data, n:int) -> str:
     "The first `n` steps of the first train window as an HTML table."
     import pandas as pd
     x = next(iter(data.batches('train', batch_size=1, shuffle=False)))[0]  # (T, F)
-    if getattr(data, 'scaler', None) is not None: x = data.scaler.inverse(x.numpy())
+    if hasattr(data, 'decode'): x = data.decode(x)  # original units (the scaler inverted)
     return pd.DataFrame(x[:n], columns=list(data.features)).to_html(float_format='{:.4g}'.format, escape=True)
 
 # %% ../nbs/30_ext.ipynb #45a09f17

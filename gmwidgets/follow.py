@@ -6,24 +6,42 @@ Docs: https://gmwidgets.github.io/gmwidgets/follow.html.md"""
 
 # %% ../nbs/31_follow.ipynb #881b152b
 from __future__ import annotations
-import json, math, os, threading, time
+import json, math, numbers, os, threading, time
+from collections import deque
 from pathlib import Path
+from fastcore.basics import patch
 from .livechart import LiveChart
 
 # %% auto #0
-__all__ = ['HistoryWriter', 'Follower', 'follow']
+__all__ = ['MAX_BACKOFF', 'HistoryWriter', 'Follower', 'follow']
 
 # %% ../nbs/31_follow.ipynb #fea5f58a
-def _json_value(v):
-    "`v` as JSON can hold it: a non-finite float becomes None."
-    return v if not isinstance(v, float) or math.isfinite(v) else None
+def _json_value(k:str, v):
+    "`v` as JSON can hold it: numpy and torch scalars become numbers, a non-finite float None; else a `TypeError`."
+    if not isinstance(v, (bool, int, float, str)) and callable(getattr(v, 'item', None)):
+        try: v = v.item()  # a numpy scalar, or an array or tensor of one element
+        except (ValueError, RuntimeError, TypeError): pass  # more than one element: refused below
+    if v is None or isinstance(v, (bool, int, str)): return v
+    if isinstance(v, float): return v if math.isfinite(v) else None
+    raise TypeError(f"{k}={v!r}: a history value must be a number, str, bool or None (or a numpy/torch scalar)")
+
+def _end_torn_line(f):
+    "If the file open for appending in `f` ends mid-line (a writer died there), end that line first."
+    with open(f.name, 'rb') as r:
+        r.seek(0, os.SEEK_END)
+        if r.tell() == 0: return
+        r.seek(-1, os.SEEK_END)
+        if r.read(1) != b'\n': f.write('\n')
 
 class HistoryWriter:
     "A `Run` callback that appends one JSON line per step (and per evaluation) to `path`, flushed."
     def __init__(self, path,   # the .jsonl file (created with its folder; appended to if it exists)
                  every:int=1,   # write every this many steps (evaluations are always written)
                 ):
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral):
+            raise TypeError(f"every={every!r}: need an integer")
         if every < 1: raise ValueError(f"every={every}: need every >= 1")
+        if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: expected a str or Path")
         self.path, self.every, self._f, self._lock = Path(path), every, None, threading.Lock()
 
     def __repr__(self): return f"HistoryWriter({str(self.path)!r}, every={self.every})"
@@ -31,11 +49,14 @@ class HistoryWriter:
     def write(self, step:int, # the step the values belong to
               **values):      # epoch, time and terms
         "Append one line `{'step': step, **values}` and flush it (usable from a plain loop too)."
-        line = json.dumps({'step': step, **{k: _json_value(v) for k, v in values.items()}}) + '\n'
+        s = _json_value('step', step)
+        if isinstance(s, (bool, str)) or s is None: raise TypeError(f"step={step!r}: need a finite number")
+        line = json.dumps({'step': s, **{k: _json_value(k, v) for k, v in values.items()}}) + '\n'
         with self._lock:
             if self._f is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._f = open(self.path, 'a', encoding='utf-8')
+                _end_torn_line(self._f)
             self._f.write(line); self._f.flush()
 
     def close(self):
@@ -69,11 +90,18 @@ class Follower:
                  chart:LiveChart|None=None, # the chart to push into (default: a new `LiveChart`)
                  poll:float=0.25,      # seconds between reads
                 ):
-        if poll <= 0: raise ValueError(f"poll={poll}: need poll > 0")
-        self.path, self.poll = Path(path), poll
+        if not isinstance(path, (str, os.PathLike)): raise TypeError(f"path={path!r}: expected a str or Path")
+        if isinstance(poll, bool) or not isinstance(poll, numbers.Real):
+            raise TypeError(f"poll={poll!r}: expected seconds as a number")
+        if not 0 < poll < math.inf: raise ValueError(f"poll={poll}: need poll > 0")
+        if chart is not None and not isinstance(chart, LiveChart):
+            raise TypeError(f"chart is a {type(chart).__name__}: expected a LiveChart or None")
+        self.path, self.poll = Path(path), float(poll)
         self.chart = chart if chart is not None else LiveChart()
         self.rows, self.bad_lines, self.restarts = [], [], 0
-        self._pos, self._buf, self._ino = 0, b'', None
+        self.errors, self.error, self.status = deque(maxlen=100), None, ''  # the last errors met (all retried)
+        self._streak = 0  # polls failed in a row
+        self._pos, self._buf, self._ino, self._tail = 0, b'', None, b''
         self._stop, self._thread, self._lock = threading.Event(), None, threading.Lock()
 
     def __repr__(self): return f"Follower({str(self.path)!r}, rows={len(self.rows)}, running={self.running})"
@@ -86,9 +114,14 @@ class Follower:
         try: st = os.stat(self.path)
         except FileNotFoundError: return []
         if st.st_ino != self._ino or st.st_size < self._pos: self._restart(st.st_ino)
-        with open(self.path, 'rb') as f:
+        try: f = open(self.path, 'rb')
+        except FileNotFoundError: return []  # deleted between stat and open: the next poll sees the new one
+        with f:
+            f.seek(self._pos - len(self._tail))
+            if f.read(len(self._tail)) != self._tail: self._restart(st.st_ino)  # rewritten since the last poll
             f.seek(self._pos); chunk = f.read()
         self._pos += len(chunk)
+        self._tail = (self._tail + chunk)[-64:]  # the bytes just before `_pos`, checked at the next poll
         *lines, self._buf = (self._buf + chunk).split(b'\n')
         new = [r for r in map(self._parse, lines) if r is not None]
         for r in new: self.chart.push(r['step'], **_points(r))
@@ -98,14 +131,15 @@ class Follower:
     def _restart(self, ino:int):
         "Start reading from the top of a new or truncated file."
         if self._ino is not None: self.restarts += 1
-        self._pos, self._buf, self._ino = 0, b'', ino
+        self._pos, self._buf, self._ino, self._tail = 0, b'', ino, b''
 
     def _parse(self, line:bytes) -> dict|None:
         "One line as a dict with a numeric 'step', or None (kept in `bad_lines`) when it is not one."
         if not line.strip(): return None
         try: r = json.loads(line)
         except ValueError: r = None
-        if isinstance(r, dict) and isinstance(r.get('step'), (int, float)): return r
+        s = r.get('step') if isinstance(r, dict) else None
+        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s): return r
         self.bad_lines.append(line.decode('utf-8', 'replace')); return None
 
     @property
@@ -121,15 +155,37 @@ class Follower:
 
     def _loop(self):
         while not self._stop.is_set():
-            self.read_new()
-            if not self._stop.wait(self.poll) and self.chart.comm is None: break  # the chart was closed
+            delay = self.poll_once()
+            if not self._stop.wait(delay) and self.chart.comm is None: break  # the chart was closed
         if self.chart.comm is not None: self.chart.finalize()
 
     def stop(self, timeout:float=2.0):
         "Stop polling (after one last read) and wait for the thread."
         self._stop.set()
         if self._thread is not None: self._thread.join(timeout)
-        self.read_new()
+        self.poll_once()
+
+# %% ../nbs/31_follow.ipynb #0d7a30f9
+MAX_BACKOFF = 5.0  # most seconds between two tries after repeated errors
+
+@patch
+def poll_once(self:Follower) -> float:
+    "One `read_new` that never raises: an error is kept and shown; returns the seconds to wait before the next poll."
+    try: self.read_new()
+    except Exception as e:
+        self.errors.append(e); self.error, self._streak = e, self._streak + 1
+        delay = min(MAX_BACKOFF, self.poll * 2 ** min(self._streak, 16))
+        self._show_status(f"{self.path}: {type(e).__name__}: {e}; trying again in {delay:.2g} s")
+        return delay
+    self._streak = 0
+    if self.status: self._show_status('')
+    return self.poll
+
+@patch
+def _show_status(self:Follower, text:str):
+    "Set the status line of the follower and of its chart."
+    self.status = text
+    if self.chart.status != text: self.chart.status = text
 
 # %% ../nbs/31_follow.ipynb #6e114b73
 def follow(path,                    # the .jsonl history file written by `HistoryWriter`

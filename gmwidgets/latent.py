@@ -13,9 +13,11 @@ import numpy as np
 import pandas as pd
 import torch
 import traitlets as T
-from .autoregressive import evaluating, make_generator
+from .autoregressive import check_controls, evaluating, make_generator
+from .core import check_number
 from .charts import series_chart
 from .livechart import VegaChart, static_text
+from .sampler import CONTROLS, check_control
 
 # %% auto #0
 __all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection', 'latent_map_chart',
@@ -138,6 +140,23 @@ def _texts_html(texts:list[str], cls:str='gmw-latent-text') -> str:
 
 def _label(x) -> str: return html.escape(x) if isinstance(x, str) else str(x)
 
+# %% ../nbs/15_latent.ipynb #2179efa0
+def _check_index(name:str, i, n:int, what:str):
+    "Raise unless `i` is an integer index into `n` things."
+    if not 0 <= check_number(name, i, True) < n: raise ValueError(f"{name}={i}: need 0 <= {name} < {n} ({n} {what})")
+
+def _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_controls):
+    "Raise a `TypeError` or `ValueError` naming the first bad argument of `LatentExplorer`."
+    if data.n(split) == 0: raise ValueError(f"split={split!r} is empty: the explorer needs at least one item to encode")
+    if check_number('n_map', n_map, True) < 1: raise ValueError(f"n_map={n_map}: need n_map >= 1")
+    if check_number('steps', steps, True) < 2: raise ValueError(f"steps={steps}: need steps >= 2")
+    check_controls(seed=seed)
+    if map_method not in ('pca', 'dims'): raise ValueError(f"map_method={map_method!r}: expected 'pca' or 'dims'")
+    if decode_controls is not None and not isinstance(decode_controls, dict):
+        raise TypeError(f"decode_controls is a {type(decode_controls).__name__}: expected a dict")
+    for k, v in (decode_controls or {}).items():
+        if k in CONTROLS: check_control(k, v)
+
 # %% ../nbs/15_latent.ipynb #256b3455
 class LatentExplorer(W.VBox):
     "Interpolation slider, dimension traversal and a clickable 2-D map for a latent sequence model."
@@ -150,6 +169,7 @@ class LatentExplorer(W.VBox):
                  map_method:str='pca', # 'pca' or 'dims': the map's axes
                  decode_controls:dict|None=None, # passed to `model.decode` (default greedy, text no longer than the data's)
                 ):
+        _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_controls)
         self.model, self.data, self.split, self.steps, self._seed = model, data, split, steps, seed
         self.is_text = getattr(data, 'kind', 'text') == 'text'
         self.controls = {'greedy': True} | self._length_cap() | dict(decode_controls or {})
@@ -237,6 +257,7 @@ class LatentExplorer(W.VBox):
     # ---- actions
     def set_endpoints(self, a:int, b:int):
         "Interpolate between held-out items `a` and `b` (their posterior means)."
+        for k, i in (('a', a), ('b', b)): _check_index(k, i, self.data.n(self.split), f"items in split {self.split!r}")
         mu, _ = self._encode(self._items([a, b]))
         self._set_z(mu[0], mu[1], f'item {a}', f'item {b}')
         if self.is_text:
@@ -268,6 +289,7 @@ class LatentExplorer(W.VBox):
 
     def pick(self, index:int):
         "Decode the map's point `index` (what a click does)."
+        _check_index('index', index, len(self.map_mu), 'points on the map')
         mu = self.map_mu[index:index + 1]
         self.picked_output = self.decode(mu)
         if self.is_text:

@@ -229,6 +229,7 @@ class LiveChart(VegaChart):
     smooth = T.Float(None, allow_none=True).tag(sync=True)  # EMA weight of the smooth layer; None: hidden
     log_scale = T.Bool(False).tag(sync=True)  # log-scaled y axes
     streaming = T.Bool(True).tag(sync=True)
+    status = T.Unicode('').tag(sync=True)  # a line of text above the chart (a follower's I/O errors); '' hides it
 
     def __init__(self, terms:list[str]|None=None, # names of the terms; others are added when first pushed
                  panels:dict[str, list[str]]|None=None, # panel title -> terms (see `loss_chart`)
@@ -578,8 +579,8 @@ class LiveLoss(W.VBox):
     def log(self, step:int|None=None, # x position; default: one more than the last
             **values:float): # term name -> value (floats or scalar tensors)
         "Log the values of one step."
-        step = self.step if step is None else step
-        values = {k: float(v) for k, v in values.items()}
+        step = self.step if step is None else _log_step(step)
+        values = {k: _log_value(k, v) for k, v in values.items()}
         self.last, self.step = {'step': step, **values}, step + 1
         self.chart.push(step, **values)
         if not self._shown: self._display()
@@ -606,3 +607,18 @@ class LiveLoss(W.VBox):
     def close(self):
         "Stop the chart's flusher and close."
         self.chart.close(); super().close()
+
+# %% ../nbs/12_livechart.ipynb #d60d3870
+import numbers
+
+def _log_step(step) -> float:
+    "`step` if it is a finite number, else a `TypeError` or `ValueError` naming it."
+    if isinstance(step, bool) or not isinstance(step, numbers.Real): raise TypeError(f"step={step!r}: need a number")
+    if not math.isfinite(step): raise ValueError(f"step={step}: need a finite step")
+    return step
+
+def _log_value(k:str, v) -> float:
+    "`v` as a float, else a `TypeError` naming the term `k`."
+    try: return float(v)
+    except (TypeError, ValueError, RuntimeError):
+        raise TypeError(f"{k}={v!r}: need a number or a one-element tensor") from None

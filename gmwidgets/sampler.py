@@ -6,15 +6,18 @@ Docs: https://gmwidgets.github.io/gmwidgets/sampler.html.md"""
 
 # %% ../nbs/14_sampler.ipynb #6f75e6e7
 from __future__ import annotations
-import base64, html, inspect, random, threading, time
+import base64, html, inspect, math, random, threading, time
 from contextlib import ExitStack, nullcontext
 from typing import Any, NamedTuple
 import numpy as np, pandas as pd, torch
 import ipywidgets as W
+from .autoregressive import MAX_LENGTH, check_controls
+from .core import check_number
 
 # %% auto #0
-__all__ = ['CONTROLS', 'PATH_VALUES', 'sample_controls', 'control_widget', 'control_value', 'text_samples_html', 'series_frame',
-           'download_link', 'SamplerWidget', 'to_frame', 'regenerate', 'path_frames', 'step_frame', 'show_step']
+__all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget', 'control_value',
+           'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'to_frame', 'regenerate',
+           'path_frames', 'step_frame', 'show_step']
 
 # %% ../nbs/14_sampler.ipynb #262b2e1c
 CONTROLS = ('seed', 'temperature', 'top_k', 'top_p', 'length', 'prefix', 'steps')  # display order
@@ -29,20 +32,45 @@ def sample_controls(model, # anything with a `sample(n, **controls)` method
 # %% ../nbs/14_sampler.ipynb #4cc22c81
 _STYLE = {'description_width': 'initial'}
 
+_CHECKED = tuple(inspect.signature(check_controls).parameters)  # the controls `check_controls` knows
+
+def check_control(name:str, # one of `CONTROLS`
+                  value, # its value; None leaves it to the model
+                 ):
+    "`value`, unless the models would refuse it for control `name` (a `TypeError` or `ValueError` naming it)."
+    if name not in CONTROLS: raise ValueError(f"control {name!r}: expected one of {CONTROLS}")
+    if value is None: return value
+    if name == 'prefix':
+        if not isinstance(value, str): raise TypeError(f"prefix={value!r}: the sampler's prefix is a str")
+    elif name in _CHECKED: check_controls(**{name: value})
+    return value
+
 def control_widget(name:str, # one of `CONTROLS`
-                   default=None, # the model's default; None for the widget's own
+                   default=None, # the starting value (checked); None for the widget's own
                   ) -> W.ValueWidget:
-    "A widget for the sampling control `name`, starting at `default`."
-    lay = W.Layout(width='auto')
-    if name == 'seed': return W.IntText(value=default or 0, description='seed', style=_STYLE, layout=W.Layout(width='130px'))
+    "A widget for the sampling control `name`, starting at `default`; its range includes `default`."
+    v, lay = check_control(name, default), W.Layout(width='auto')
+    if name == 'seed':
+        return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE, layout=W.Layout(width='130px'))
     if name == 'temperature':
-        return W.FloatLogSlider(value=default or 1.0, base=10, min=-1.5, max=0.75, step=0.025, description='temperature', style=_STYLE, readout_format='.2f')
-    if name == 'top_k': return W.BoundedIntText(value=default or 0, min=0, max=1_000_000, description='top-k (0: off)', style=_STYLE, layout=W.Layout(width='160px'))
-    if name == 'top_p': return W.FloatSlider(value=default or 1.0, min=0.05, max=1.0, step=0.05, description='top-p', style=_STYLE)
-    if name == 'length': return W.IntSlider(value=default or 32, min=1, max=max(256, 2 * (default or 0)), description='max length', style=_STYLE)
-    if name == 'prefix': return W.Text(value=default or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
-    if name == 'steps': return W.IntSlider(value=default or 50, min=1, max=max(1000, default or 0), description='steps', style=_STYLE)
-    raise ValueError(f"control {name!r}: expected one of {CONTROLS}")
+        t = 1.0 if v is None else float(v)
+        e = math.log10(t)
+        return W.FloatLogSlider(value=t, base=10, min=min(-1.5, e), max=max(0.75, e), step=0.025,
+                                description='temperature', style=_STYLE, readout_format='.2f')
+    if name == 'top_k':
+        k = 0 if v is None else int(v)
+        return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)', style=_STYLE,
+                                layout=W.Layout(width='160px'))
+    if name == 'top_p':
+        p = 1.0 if v is None else float(v)
+        return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p', style=_STYLE)
+    if name == 'length':
+        L = 32 if v is None else int(v)
+        return W.IntSlider(value=L, min=1, max=min(MAX_LENGTH, max(256, 2 * L)), description='max length', style=_STYLE)
+    if name == 'prefix':
+        return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
+    s = 50 if v is None else int(v)  # steps
+    return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE)
 
 def control_value(name:str, # one of `CONTROLS`
                   value, # the widget's value
@@ -82,6 +110,20 @@ def download_link(content:str|bytes, # the file's text, or its bytes (an image, 
     url = f"data:{mime}{charset};base64,{base64.b64encode(data).decode()}"
     return f'<a download="{html.escape(filename)}" href="{html.escape(url)}" class="gmw-download" style="color:#1a5fb4;text-decoration:underline">download {html.escape(filename)}</a>'
 
+# %% ../nbs/14_sampler.ipynb #4874e76e
+MAX_SAMPLES = 10_000  # the most samples a sampler draws at once
+
+def _check_args(n, controls, debounce, path_frames):
+    "Raise a `TypeError` or `ValueError` naming the first bad argument of `SamplerWidget`."
+    if not 1 <= check_number('n', n, True) <= MAX_SAMPLES:
+        raise ValueError(f"n={n}: need an integer 1 <= n <= {MAX_SAMPLES}")
+    if controls is not None and not isinstance(controls, dict):
+        raise TypeError(f"controls is a {type(controls).__name__}: expected a dict such as {{'temperature': 0.8}}")
+    if not 0 <= check_number('debounce', debounce) < math.inf:
+        raise ValueError(f"debounce={debounce}: need seconds >= 0")
+    if check_number('path_frames', path_frames, True) < 2:
+        raise ValueError(f"path_frames={path_frames}: need path_frames >= 2")
+
 # %% ../nbs/14_sampler.ipynb #cbfdd927
 class SamplerWidget(W.VBox):
     "Sampling controls for `model` and the `n` samples they give, redrawn when a control moves."
@@ -93,10 +135,12 @@ class SamplerWidget(W.VBox):
                  debounce:float=0.15, # seconds the controls must rest before a redraw
                  path_frames:int=101, # most denoising steps kept for the step slider (evenly spaced; noise and samples always)
                 ):
+        _check_args(n, controls, debounce, path_frames)
         self.model, self.data, self.run, self.debounce, self.path_frames = model, data, run, debounce, path_frames
         self.kind = getattr(data, 'kind', None)  # 'text', 'series', or None: decided by the first sample
         self.controls = self._make_controls(controls or {})
-        self.n = W.BoundedIntText(value=n, min=1, max=10_000, description='samples', style=_STYLE, layout=W.Layout(width='130px'))
+        self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples', style=_STYLE,
+                                  layout=W.Layout(width='130px'))
         self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'), disabled=self.seed is None)
         self.dice_button.on_click(self.roll)
         self.view, self.status, self.download = W.HTML(), W.HTML(), W.HTML()
@@ -121,6 +165,7 @@ class SamplerWidget(W.VBox):
         if 'length' in defaults and defaults['length'] is None: defaults['length'] = getattr(self.data, 'window', None)
         bad = sorted(set(values) - set(defaults))
         if bad: raise ValueError(f"controls {bad}: {type(self.model).__name__}.sample accepts {sorted(defaults)}")
+        for k, v in values.items(): check_control(k, v)  # the user's values, by the models' rules
         ws = {k: control_widget(k, values.get(k, d)) for k, d in defaults.items()}
         for k in CONTROLS: setattr(self, k, ws.get(k))
         return ws
@@ -239,6 +284,8 @@ def regenerate(self:SamplerWidget, _version:int|None=None):
         if _version is None and self._timer is not None: self._timer.cancel()  # this draw already has the latest controls
         try: raw, path = self._draw(n, kw)
         except Exception as e: self._fail(e); return self.samples
+        except KeyboardInterrupt:  # the run's lock is released on the way out
+            self._fail(KeyboardInterrupt('sampling interrupted')); raise
         if _version is not None and _version != self._version: return self.samples
         old = self.raw, self.samples, self.kind, self._path
         try: self._show(raw, time.perf_counter() - t0, path)

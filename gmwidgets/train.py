@@ -6,12 +6,13 @@ Docs: https://gmwidgets.github.io/gmwidgets/train.html.md"""
 
 # %% ../nbs/10_train.ipynb #eb927509
 from __future__ import annotations
-import atexit, itertools, math, threading, time, traceback as tb, warnings, weakref
+import atexit, dataclasses, io, itertools, math, numbers, threading, time, traceback as tb, warnings, weakref
+from pathlib import Path
 from dataclasses import dataclass, fields
 from typing import Callable
 import pandas as pd
 import torch
-from .core import check_terms
+from .core import atomic_write, check_number, check_terms
 
 # %% auto #0
 __all__ = ['RunConfig', 'lr_factor', 'RunError', 'Run']
@@ -46,17 +47,23 @@ def _need(ok:bool, msg:str):
     if not ok: raise ValueError(msg)
 
 def _check_config(c:RunConfig):
-    "Raise a `ValueError` naming the first bad setting of `c`."
-    _need(c.lr > 0, f"lr={c.lr}: need lr > 0")
-    _need(callable(c.optimizer) or c.optimizer in _OPTIMIZERS, f"optimizer={c.optimizer!r}: expected one of {sorted(_OPTIMIZERS)} or a callable params -> Optimizer")
-    _need(callable(c.schedule) or c.schedule in _SCHEDULES, f"schedule={c.schedule!r}: expected one of {list(_SCHEDULES)} or a callable step -> factor")
-    _need(c.weight_decay >= 0, f"weight_decay={c.weight_decay}: need weight_decay >= 0")
-    _need(c.batch_size >= 1, f"batch_size={c.batch_size}: need batch_size >= 1")
+    "Raise a `TypeError` (wrong type) or `ValueError` (out of range) naming the first bad setting of `c`."
+    _need(0 < check_number('lr', c.lr) < math.inf, f"lr={c.lr}: need lr > 0")
+    _need(callable(c.optimizer) or isinstance(c.optimizer, str) and c.optimizer in _OPTIMIZERS,
+          f"optimizer={c.optimizer!r}: expected one of {sorted(_OPTIMIZERS)} or a callable params -> Optimizer")
+    _need(callable(c.schedule) or isinstance(c.schedule, str) and c.schedule in _SCHEDULES,
+          f"schedule={c.schedule!r}: expected one of {list(_SCHEDULES)} or a callable step -> factor")
+    _need(0 <= check_number('weight_decay', c.weight_decay) < math.inf,
+          f"weight_decay={c.weight_decay}: need weight_decay >= 0")
+    _need(check_number('batch_size', c.batch_size, True) >= 1, f"batch_size={c.batch_size}: need batch_size >= 1")
     for k in ('max_steps', 'epochs', 'eval_every', 'eval_batches', 'num_threads'):
         v = getattr(c, k)
-        _need(v is None or v >= 1, f"{k}={v}: need {k} >= 1 or None")
-    _need(c.grad_clip is None or c.grad_clip > 0, f"grad_clip={c.grad_clip}: need grad_clip > 0 or None")
-    _need(c.warmup >= 0, f"warmup={c.warmup}: need warmup >= 0")
+        _need(v is None or check_number(k, v, True) >= 1, f"{k}={v}: need {k} >= 1 or None")
+    _need(c.grad_clip is None or 0 < check_number('grad_clip', c.grad_clip) < math.inf,
+          f"grad_clip={c.grad_clip}: need grad_clip > 0 or None")
+    _need(check_number('warmup', c.warmup, True) >= 0, f"warmup={c.warmup}: need warmup >= 0")
+    check_number('seed', c.seed, True)
+    if c.name is not None and not isinstance(c.name, str): raise TypeError(f"name={c.name!r}: expected a str or None")
 
 # %% ../nbs/10_train.ipynb #e37b190f
 def lr_factor(step:int,          # updates made so far (0 for the first)
@@ -214,6 +221,8 @@ class Run:
     def step(self, n:int=1, # optimisation steps to make
             ) -> Run:
         "From idle or paused: make exactly `n` more optimisation steps, then pause."
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"n={n!r}: need an integer number of steps")
         if n < 1: raise ValueError(f"n={n}: need n >= 1")
         with self._ctl:
             if self._state == 'idle': self._budget = n; self._go.set(); self._launch()
@@ -231,8 +240,16 @@ class Run:
             ) -> bool:
         "Wait for the loop to end: True if it has, False on timeout. Raises `RunError` if the run failed."
         if self._thread is None: raise RuntimeError(f"run {self.name!r} is {self._state!r}: start() it before wait()")
-        self._thread.join(timeout)
-        if self._thread.is_alive(): return False
+        # An Event, not Thread.join: a KeyboardInterrupt inside join() can leave the thread marked dead while it runs
+        # (CPython before 3.12). Waiting in short slices also lets the kernel's interrupt button in at once.
+        end = None if timeout is None else time.monotonic() + timeout
+        try:
+            while not self._done.wait(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))):
+                if end is not None and time.monotonic() >= end: return False
+        except KeyboardInterrupt:  # the interrupt ends the wait, not the run
+            raise KeyboardInterrupt(f"wait() interrupted; run {self.name!r} is still {self._state!r}: "
+                                    "run.stop() ends it") from None
+        self._thread.join(1.0)  # the thread has ended its loop: let it exit
         if self.error is not None: raise RunError(self.error_message) from self.error
         return True
 
@@ -240,7 +257,7 @@ class Run:
 
     def _launch(self):
         "Set state 'running' and start the worker thread (the caller holds `_ctl`)."
-        self._state = 'running'
+        self._state, self._done = 'running', threading.Event()
         self._thread = threading.Thread(target=self._work, name=f"gmwidgets-run-{self.name}", daemon=True)
         self._thread.start()
         _live_runs.add(self)
@@ -354,9 +371,13 @@ class Run:
             self.error_message = f"run {self.name!r} failed in {self._where}: {type(e).__name__}: {e}"
             self._emit('on_error', e)
             final = 'failed'
-        if self._state == 'running': self._elapsed += time.perf_counter() - self._t_go
-        self._set_state(final)
-        self._emit('on_end')
+        except BaseException:  # KeyboardInterrupt or SystemExit from the model: 'stopped', never wedged
+            final = 'stopped'
+        try:
+            if self._state == 'running': self._elapsed += time.perf_counter() - self._t_go
+            self._set_state(final)
+            self._emit('on_end')
+        finally: self._done.set()
 
     def _loop(self) -> str:
         "Train until stopped or done; return the final state."
@@ -421,32 +442,35 @@ class Run:
     # -- checkpoints
     def save(self, path, # where to write the checkpoint
             ):
-        "Save model and optimizer state, position, config and history to `path` (consistent even while training)."
+        "Save model and optimizer state, position, config and history to `path` (atomic; consistent while training)."
         cfg = {f.name: getattr(self.config, f.name) for f in fields(RunConfig)}
         callables = [k for k, v in cfg.items() if callable(v)]
-        with self.lock:
+        with self.lock:  # serialised in memory under the lock, written to disk after it
             ck = dict(format=_FORMAT, name=self.name, model=self.model.state_dict(), optimizer=self.opt.state_dict(),
                       step=self.step_count, epoch=self.epoch, batch_in_epoch=self._batch_in_epoch,
                       elapsed=float(self._rows[-1]['time']) if self._rows else 0.0, history=self._rows[:],
-                      config={k: (None if k in callables else v) for k, v in cfg.items()}, callables=callables)
-            torch.save(ck, path)
+                      config={k: (None if k in callables else v) for k, v in cfg.items()}, callables=callables,
+                      model_class=type(self.model).__name__, model_config=_model_config(self.model))
+            buf = io.BytesIO(); torch.save(ck, buf)
+        return atomic_write(path, buf.getbuffer())  # all or nothing: a crash leaves the previous checkpoint
 
     @classmethod
     def load(cls, path,            # a checkpoint written by `Run.save`
-             model:torch.nn.Module, # a model of the same architecture (its weights are replaced)
+             model:torch.nn.Module, # same class, config and shapes: its weights are replaced (untouched on a mismatch)
              data,                 # the data to train on
              callbacks=(),         # callbacks of the new run
              **overrides,          # settings that replace the saved ones (required for a callable optimizer or schedule)
             ) -> Run:
         "A new idle `Run` restored from `path`: weights, optimizer state, position and history; `start()` continues it."
-        ck = torch.load(path, weights_only=True)
-        if not isinstance(ck, dict) or ck.get('format') != _FORMAT:
-            raise ValueError(f"{path}: not a gmwidgets Run checkpoint (expected format {_FORMAT!r})")
+        ck = _read_checkpoint(path)
         missing = [k for k in ck['callables'] if k not in overrides]
         if missing: raise ValueError(f"{path}: the saved {missing} were callables, which a checkpoint cannot hold: pass them to Run.load")
-        model.load_state_dict(ck['model'])
+        _check_fits(ck, model, path)  # everything is checked before the model is touched
         run = cls(model, data, callbacks=callbacks, **{**ck['config'], **overrides})
-        run.opt.load_state_dict(ck['optimizer'])
+        try: run.opt.load_state_dict(ck['optimizer'])
+        except (ValueError, KeyError, RuntimeError) as e:
+            raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
+        model.load_state_dict(ck['model'])
         run.step_count, run.epoch, run._batch_in_epoch, run._elapsed = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['elapsed']
         run._rows = list(ck['history'])
         return run
@@ -455,3 +479,49 @@ class Run:
         "A `TrainingDashboard` showing this run (imports the widget layer only now)."
         from gmwidgets.dashboard import TrainingDashboard
         return TrainingDashboard(self)
+
+# %% ../nbs/10_train.ipynb #b638005c
+_CHECKPOINT_KEYS = ('model', 'optimizer', 'step', 'epoch', 'batch_in_epoch', 'elapsed', 'history', 'config',
+                    'callables')
+
+def _model_config(model:torch.nn.Module) -> dict|None:
+    "The model's config dataclass as a dict, or None when it has none."
+    c = getattr(model, 'config', None)
+    return dataclasses.asdict(c) if dataclasses.is_dataclass(c) and not isinstance(c, type) else None
+
+def _read_checkpoint(path) -> dict:
+    "The checkpoint dict at `path` (weights only), or an error naming the file and what is wrong with it."
+    if not Path(path).is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
+    try: ck = torch.load(path, weights_only=True)
+    except Exception as e:
+        raise ValueError(f"{path}: not a readable Run checkpoint ({type(e).__name__}: {e})") from None
+    if not isinstance(ck, dict) or ck.get('format') != _FORMAT:
+        raise ValueError(f"{path}: not a gmwidgets Run checkpoint (expected format {_FORMAT!r})")
+    gone = [k for k in _CHECKPOINT_KEYS if k not in ck]
+    if gone: raise ValueError(f"{path}: damaged Run checkpoint, it lacks {gone}")
+    return ck
+
+# %% ../nbs/10_train.ipynb #7e5f0418
+def _shape_problems(saved:dict, # name -> tensor, from the file
+                    want:dict,  # name -> tensor, the model's state dict
+                   ) -> list[str]:
+    "Every difference in tensor names and shapes between `saved` and `want`."
+    out = [f"missing {k}" for k in want if k not in saved] + [f"unexpected {k}" for k in saved if k not in want]
+    return out + [f"{k}: {tuple(saved[k].shape)} in the file, {tuple(v.shape)} in the model"
+                  for k, v in want.items() if k in saved and tuple(saved[k].shape) != tuple(v.shape)]
+
+def _check_fits(ck:dict, model:torch.nn.Module, path):
+    "Raise a `ValueError` unless the checkpoint's model class, config and tensor shapes fit `model`."
+    cls = ck.get('model_class')
+    if cls is not None and cls != type(model).__name__:
+        raise ValueError(f"{path}: holds a {cls}, not a {type(model).__name__}")
+    saved, have = ck.get('model_config'), _model_config(model)
+    if saved is not None and have is not None and saved != have:
+        diff = sorted(k for k in set(saved) | set(have) if saved.get(k) != have.get(k))
+        pairs = (f"{k}={saved.get(k)!r} in the file, {have.get(k)!r} in the model" for k in diff[:5])
+        raise ValueError(f"{path}: config differs in {diff}: " + ', '.join(pairs))
+    if not isinstance(ck['model'], dict):
+        raise ValueError(f"{path}: damaged Run checkpoint, 'model' is a {type(ck['model']).__name__}")
+    bad = _shape_problems(ck['model'], model.state_dict())
+    if bad:
+        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))

@@ -58,8 +58,22 @@ function applyRows(state, names, msg, rows) {
   return view.change(state.dataName, cs).resize().runAsync(); // resize: axis labels may need more room
 }
 
+// A LiveChart's status line (e.g. a follower's I/O errors) as plain text above the chart; hidden while empty.
+function statusLine(model) {
+  const line = document.createElement("div");
+  line.className = "gmwidgets-status";
+  line.style.cssText = "color:#b00;font-size:12px;margin:2px 0";
+  const show = () => {
+    line.textContent = model.get("status") ?? "";
+    line.style.display = line.textContent ? "" : "none";
+  };
+  show(); model.on("change:status", show);
+  return line;
+}
+
 async function render({ model, el }) {
   el.classList.add("gmwidgets-chart");
+  el.appendChild(statusLine(model));
   const target = document.createElement("div");
   el.appendChild(target);
   const streaming = model.get("streaming");
