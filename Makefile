@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	# an editable install leaves out the wheel's data files: enable the server extension (gmwidgets.serverext) here
+	install -D -m 644 jupyter-config/jupyter_server_config.d/gmwidgets.json $(VENV)/etc/jupyter/jupyter_server_config.d/gmwidgets.json
 	$(BIN)/python -c "import torch; assert '+cpu' in torch.__version__ or not torch.version.cuda, torch.__version__"
 	touch $(STAMP)
 
