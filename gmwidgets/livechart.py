@@ -7,7 +7,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/livechart.html.md"""
 
 # %% ../nbs/12_livechart.ipynb #88f63a87
 from __future__ import annotations
-import atexit, functools, hashlib, html, inspect, json, math, os, struct, subprocess, sys, threading, time, uuid, weakref
+import atexit, functools, hashlib, html, inspect, json, math, os, re, struct, subprocess, sys, threading, time, uuid, weakref
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -22,7 +22,7 @@ from .charts import DATA_NAME, loss_chart, with_points
 __all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable', 'StreamDecimator',
            'static_text', 'chart_esm', 'vega_source', 'vega_key', 'VegaChart', 'Series', 'loss_spec', 'LiveChart',
            'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss', 'placeholder_svg',
-           'picture_svg', 'charts_in', 'show_with_pictures']
+           'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/12_livechart.ipynb #459b0b5a
 def minmax_indices(y:np.ndarray, # values, finite, shape (n,)
@@ -634,13 +634,21 @@ def placeholder_svg(message:str, # what to say (escaped)
             'fill="#f7f7f7"/><text x="8" y="20" font-family="sans-serif" font-size="12" fill="#666">'
             f'{html.escape(message)}</text></svg>')
 
+_SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for screen readers and pointers: not in a picture
+                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
+_DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
+
+def small_svg(svg:str) -> str:
+    "A Vega SVG without accessibility and pointer attributes or empty frames, coordinates to a tenth of a pixel."
+    return _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))
+
 def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet
                 picture_id:str, # the id the SVG gets (the live view hides the picture by it)
                ) -> str:
     "`spec` drawn as SVG by the render process, or a placeholder that says why not: it never raises."
     if not spec: svg = placeholder_svg('chart: no data yet')
     else:
-        try: svg = renderer(spec, 'svg').decode()
+        try: svg = small_svg(renderer(spec, 'svg').decode())
         except Exception as e: svg = placeholder_svg(f'chart: could not be drawn ({type(e).__name__})')
     return svg.replace('<svg', f'<svg id="{picture_id}"', 1)
 
