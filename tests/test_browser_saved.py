@@ -1,0 +1,48 @@
+"""Browser tier: a notebook executed by nbclient and saved with its widget state (the chart holds no Vega runtime)
+reopens in JupyterLab and in Notebook 7 without running a cell, and the interactive chart shows all its rows: the
+views load the Vega runtime from the Jupyter server (gmwidgets.serverext), and no request leaves the machine."""
+import nbformat, pytest
+from jupyter import chart_rows, execute_notebook, put_notebook, reopen_shows_chart
+from test_browser_notebook7 import nb7, nb7_server, ours  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+PATH = 'tests/notebooks/saved_by_nbclient.ipynb'
+CELLS = ['''
+import math
+from gmwidgets.livechart import LiveChart
+chart = LiveChart(['loss', 'valid_loss'], idle_finalize_s=None)
+chart
+''', '''
+for i in range(3000):
+    chart.push(i, loss=2 * math.exp(-i / 700) + 0.1 * math.sin(i))
+    if i % 100 == 0: chart.push(i, valid_loss=2 * math.exp(-i / 700) + 0.2)
+chart.finalize(); chart.wait_picture(60)
+print(len(chart.display_rows()))
+''']
+
+
+@pytest.fixture(scope='module')
+def saved(tmp_path_factory):
+    "(notebook JSON with widget state and trusted cells, rows of the final display)."
+    d = tmp_path_factory.mktemp('nbclient')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, str(d/'a.ipynb'))
+    done = execute_notebook(d/'a.ipynb', timeout=120, store_widget_state=True)
+    rows = int(done.cells[1].outputs[0]['text'])
+    assert 'bundled by vl-convert' not in nbformat.writes(done)  # the runtime is not in the file
+    for c in done.cells: c.metadata['trusted'] = True  # as if its owner trusted it: the server signs it on upload
+    return nbformat.from_dict(done), rows
+
+
+@pytest.mark.parametrize('front', ['lab', 'nb7'])
+def test_reopened_without_running_shows_all_rows(saved, front, request):
+    page = request.getfixturevalue(front)
+    nb, rows = saved
+    asked = []
+    page.page.context.on('request', lambda r: asked.append(r.url))
+    put_notebook(page.server, PATH, nb)
+    reopen_shows_chart(page, PATH, 0, rows)  # cell 0 holds the chart; no cell is run
+    assert chart_rows(page, 0) == rows and rows > 1000
+    assert any('/gmwidgets/static/vega.js?v=' in u for u in asked)  # the runtime came from the server
+    assert page.failed_cells() == [] and ours(page) == [], ours(page)  # Notebook 7's own error aside
