@@ -2,7 +2,7 @@
 reopens in JupyterLab and in Notebook 7 without running a cell, and the interactive chart shows all its rows: the
 views load the Vega runtime from the Jupyter server (gmwidgets.serverext), and no request leaves the machine."""
 import nbformat, pytest
-from jupyter import chart_rows, execute_notebook, put_notebook, reopen_shows_chart
+from jupyter import chart_rows, execute_notebook, new_notebook, put_notebook, reopen_shows_chart
 from test_browser_notebook7 import nb7, nb7_server, ours  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -45,4 +45,26 @@ def test_reopened_without_running_shows_all_rows(saved, front, request):
     reopen_shows_chart(page, PATH, 0, rows)  # cell 0 holds the chart; no cell is run
     assert chart_rows(page, 0) == rows and rows > 1000
     assert any('/gmwidgets/static/vega.js?v=' in u for u in asked)  # the runtime came from the server
+    assert page.output(0).locator('img').first.is_hidden()  # the saved picture gives way to the live view
     assert page.failed_cells() == [] and ours(page) == [], ours(page)  # Notebook 7's own error aside
+
+
+def test_without_a_server_the_kernel_sends_the_runtime_and_the_picture_hides(lab):
+    "A page with no Jupyter server config (as in an editor's notebook view) gets Vega from the kernel, once."
+    path = 'tests/notebooks/no_server.ipynb'
+    new_notebook(lab.server, path)
+    asked = []
+    lab.page.context.on('request', lambda r: asked.append(r.url))
+    lab.open(path)
+    lab.page.evaluate("() => { document.getElementById('jupyter-config-data').remove(); delete globalThis.__gmwidgetsVega; }")
+    i = lab.state()['ncells']
+    lab.run_cell_source('from gmwidgets.livechart import VegaChart\n'
+                        "VegaChart({'mark': 'bar', 'data': {'values': [{'x': 'a', 'y': 1}, {'x': 'b', 'y': 3}]},\n"
+                        "           'encoding': {'x': {'field': 'x', 'type': 'nominal'}, 'y': {'field': 'y', 'type': 'quantitative'}}})")
+    lab.charts(i).first.wait_for(timeout=30_000)  # drawn with the runtime the kernel sent
+    assert not any('/gmwidgets/static/' in u for u in asked)
+    outs = lab.cell_outputs(i)
+    assert [sorted(o['data']) for o in outs] == [['application/vnd.jupyter.widget-view+json', 'text/plain'],
+                                                 ['image/svg+xml', 'text/plain']]  # the widget, then its picture
+    assert lab.output(i).locator('img').count() == 1 and lab.output(i).locator('img').first.is_hidden()  # live view shown
+    assert lab.failed_cells() == [] and lab.console_errors == [], lab.console_errors
