@@ -7,7 +7,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/livechart.html.md"""
 
 # %% ../nbs/12_livechart.ipynb #88f63a87
 from __future__ import annotations
-import atexit, functools, hashlib, html, inspect, json, math, os, re, struct, subprocess, sys, threading, time, uuid, weakref
+import atexit, csv, functools, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys, threading, time, uuid, weakref
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -20,9 +20,9 @@ from .charts import DATA_NAME, loss_chart, with_points
 
 # %% auto #0
 __all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable', 'StreamDecimator',
-           'static_text', 'chart_esm', 'vega_source', 'vega_key', 'VegaChart', 'Series', 'loss_spec', 'LiveChart',
-           'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss', 'placeholder_svg',
-           'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
+           'static_text', 'chart_esm', 'vega_source', 'vega_key', 'compact_data', 'VegaChart', 'Series', 'loss_spec',
+           'LiveChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss',
+           'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/12_livechart.ipynb #459b0b5a
 def minmax_indices(y:np.ndarray, # values, finite, shape (n,)
@@ -133,11 +133,49 @@ def vega_key() -> str:
     "Content hash of the Vega module: the page's cache key and the version in its URL."
     return hashlib.sha1(vega_source()).hexdigest()[:12]
 
+# %% ../nbs/12_livechart.ipynb #9283ae94
+def _csv(rows) -> tuple[str, dict]|None:
+    "Flat records as (CSV text, Vega parse of the number columns); None unless every column is all numbers or all text."
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows): return None
+    cols = list(rows[0])
+    if any(list(r) != cols for r in rows): return None
+    parse = {}
+    for c in cols:
+        vals = [r[c] for r in rows]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals): parse[c] = 'number'
+        elif not all(isinstance(v, str) for v in vals): return None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\n')
+    w.writerow(cols)
+    w.writerows([repr(v) if isinstance(v, float) else v for v in r.values()] for r in rows)
+    return buf.getvalue(), parse
+
+def compact_data(spec:dict, # a Vega-Lite spec
+                ) -> dict:
+    "`spec` with each inline dataset of flat records (`datasets`, `data.values`) as CSV text: the same chart, smaller."
+    spec, formats = dict(spec), {}
+    if isinstance(spec.get('datasets'), dict):
+        spec['datasets'] = dict(spec['datasets'])
+        for name, rows in spec['datasets'].items():
+            if (c := _csv(rows)) is not None: spec['datasets'][name], formats[name] = c[0], {'type': 'csv', 'parse': c[1]}
+    def walk(node):
+        if isinstance(node, list): return [walk(v) for v in node]
+        if not isinstance(node, dict): return node
+        out = {k: walk(v) for k, v in node.items() if k != 'datasets'}
+        d = node.get('data')
+        if isinstance(d, dict) and 'format' not in d:
+            if d.get('name') in formats: out['data'] = {**d, 'format': formats[d['name']]}
+            elif (c := _csv(d.get('values'))) is not None:
+                out['data'] = {**d, 'values': c[0], 'format': {'type': 'csv', 'parse': c[1]}}
+        if 'datasets' in node: out['datasets'] = node['datasets']
+        return out
+    return walk(spec)
+
 # %% ../nbs/12_livechart.ipynb #4a9f4042
 class VegaChart(anywidget.AnyWidget):
     "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega runtime."
     _esm = chart_esm('livechart.js')
-    spec = T.Dict().tag(sync=True)  # the Vega-Lite spec
+    spec = T.Dict().tag(sync=True, to_json=lambda s, _: compact_data(s))  # the Vega-Lite spec (inline data sent as CSV)
     streaming = T.Bool(False).tag(sync=True)  # LiveChart: rows are streamed into `data_name`
     data_name = T.Unicode(DATA_NAME).tag(sync=True)  # the named dataset rows go to
     js_error = T.Unicode('').tag(sync=True)  # the last error the browser met ('' if none)

@@ -6,10 +6,11 @@ import nbformat, numpy as np, pytest
 from jupyter import NBS, execute_notebook
 
 pytestmark = pytest.mark.kernel
-# The issue asks for <= 100 KB; measured here 349 KB (main: 1,249 KB, of which 918 KB was the Vega runtime). What is
-# left: the ipywidgets models of the dashboard and sampler (~87 KB as saved), the sines chart's inline data (~68 KB),
-# the two SVG pictures (~64 KB), the chart's float32 rows (~32 KB). This bound catches the runtime coming back.
-MAX_BYTES = 400_000
+# The issue asks for <= 100 KB; measured here 272 KB (main: 1,249 KB, of which 918 KB was the Vega runtime). What is
+# left, as saved: the ipywidgets models of the dashboard and sampler (~87 KB: 40 layout models alone ~60 KB), the
+# two SVG pictures (~65 KB), the dashboard chart's float32 rows (~32 KB base64), the sines chart's data as CSV and the
+# two chart scripts (~8 KB each). This bound catches the runtime, or pretty-printed records, coming back.
+MAX_BYTES = 300_000
 STATE = 'application/vnd.jupyter.widget-state+json'
 
 
