@@ -12,6 +12,8 @@ PIP   := $(BIN)/python -m pip install -q -c constraints.txt
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(PIP) -e ".[dev]"
+	# an editable install leaves out the wheel's data files: enable the server extension (gmwidgets.serverext) here
+	install -D -m 644 jupyter-config/jupyter_server_config.d/gmwidgets.json $(VENV)/etc/jupyter/jupyter_server_config.d/gmwidgets.json
 	$(BIN)/python -c "import torch; assert '+cpu' in torch.__version__ or not torch.version.cuda, torch.__version__"
 	touch $(STAMP)
 

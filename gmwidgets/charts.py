@@ -48,6 +48,8 @@ def loss_panel(title:str, # panel title
                color:alt.Color, # shared colour encoding
                log_scale:bool=False, # log-scaled y axis
                width:int=280, height:int=160, # panel size in pixels
+               ema_layer:bool=True, # draw the EMA curve (shown when `smooth_on` is true)
+               tooltips:bool=True, # draw the transparent points that carry the tooltips
               ) -> alt.LayerChart:
     "One panel: raw curve, EMA curve and tooltip points of the series `names`."
     y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),  # '~g': a constant lr of 3e-3 reads 0.003, not 0
@@ -58,7 +60,8 @@ def loss_panel(title:str, # panel title
     tips = base.mark_point(opacity=0, size=40).encode(y=y('value'),
         tooltip=[alt.Tooltip('series:N'), alt.Tooltip('step:Q'), alt.Tooltip('value:Q', format='.4g')])
     keep = alt.FieldOneOfPredicate(field='series', oneOf=list(names))
-    return alt.layer(raw, ema, tips, title=title).transform_filter(keep)
+    layers = [raw] + [ema] * ema_layer + [tips] * tooltips
+    return alt.layer(*layers, title=title).transform_filter(keep)
 
 # %% ../nbs/11_charts.ipynb #a1bafa3a
 def loss_chart(terms:list[str], # names of the logged terms, e.g. ['loss', 'valid_loss', 'kl']
@@ -67,13 +70,15 @@ def loss_chart(terms:list[str], # names of the logged terms, e.g. ['loss', 'vali
                smooth:bool=False, # show the EMA layer (the `smooth_on` parameter's initial value)
                width:int=280, height:int=160, # size of one panel in pixels
                columns:int=2, # panels per row
+               interactive:bool=True, # False: a static picture, without tooltip points or a hidden EMA layer
               ) -> alt.ConcatChart:
     "Panels of training curves over the named long-format dataset `points` (step, series, value, ema)."
     terms = list(terms)
     if not terms: raise ValueError("terms=[]: expected at least one term name")
     panels = _check_panels(terms, panels)
     color = alt.Color('series:N', title=None, scale=alt.Scale(domain=terms))
-    charts = [loss_panel(t, names, color, log_scale, width, height) for t, names in panels.items()]
+    charts = [loss_panel(t, names, color, log_scale, width, height, ema_layer=interactive or smooth, tooltips=interactive)
+              for t, names in panels.items()]
     return alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME)).add_params(
         alt.param(name=SMOOTH_PARAM, value=bool(smooth)))
 

@@ -258,6 +258,14 @@ class CompareWidget(W.VBox):
             w = parts.pop(); parts.extend(getattr(w, 'children', ())); w.close()
         super().close()
 
+# %% ../nbs/22_compare.ipynb #f1212571
+def _show_with_pictures(self:CompareWidget):
+    "Display the widget, then a static picture of its four charts, for front ends without widgets."
+    from gmwidgets.livechart import show_with_pictures
+    show_with_pictures(self)
+
+CompareWidget._ipython_display_ = _show_with_pictures
+
 # %% ../nbs/22_compare.ipynb #19168832
 def _draw_all(self:CompareWidget, models:dict):
     "Draw and check every model's windows; NaN sets go to `errors`, wrong shapes raise."

@@ -211,6 +211,14 @@ class TrainingDashboard(W.VBox):
         self.chart.close()
         super().close()
 
+# %% ../nbs/13_dashboard.ipynb #b89bb46e
+def _show_with_pictures(self:TrainingDashboard):
+    "Display the widget, then a static picture of its live chart, for front ends without widgets."
+    from gmwidgets.livechart import show_with_pictures
+    show_with_pictures(self)
+
+TrainingDashboard._ipython_display_ = _show_with_pictures
+
 # %% ../nbs/13_dashboard.ipynb #a03621ba
 HISTORY_FORMATS = {'csv': 'text/csv', 'parquet': 'application/vnd.apache.parquet'}  # format -> MIME
 

@@ -16,7 +16,7 @@ import traitlets as T
 from .autoregressive import check_controls, evaluating, make_generator
 from .core import check_number
 from .charts import series_chart
-from .livechart import VegaChart, static_text
+from .livechart import VegaChart, chart_esm
 from .sampler import CONTROLS, check_control
 
 # %% auto #0
@@ -106,7 +106,7 @@ def latent_map_chart(points:pd.DataFrame, # columns x, y, index, label
 # %% ../nbs/15_latent.ipynb #ea2d266d
 class LatentMap(VegaChart):
     "A clickable 2-D scatter of encoded data; `marks` (A, B, current z) update in place."
-    _esm = static_text('latentmap.js')
+    _esm = chart_esm('latentmap.js')
     marks = T.List(T.Dict()).tag(sync=True)   # rows {x, y, what, index}: the marked points
     marks_name = T.Unicode(MARKS).tag(sync=True)  # the named dataset they go to
 
@@ -114,6 +114,7 @@ class LatentMap(VegaChart):
         super().__init__(chart, **kwargs)
         self._pick_callbacks = []
         self.on_msg(self._on_browser_msg)
+        self.observe(lambda _: self.refresh_picture(), names=['marks'])
 
     def on_pick(self, cb): # called with the index of the clicked point
         "Call `cb(index)` when a point is clicked."
@@ -349,3 +350,11 @@ class LatentExplorer(W.VBox):
 
     def _update_all(self):
         self._update_strip(); self._update_current(); self._update_traversal()
+
+# %% ../nbs/15_latent.ipynb #3ca0f92f
+def _show_with_pictures(self:LatentExplorer):
+    "Display the widget, then a static picture of its map and series charts (series models), for front ends without widgets."
+    from gmwidgets.livechart import show_with_pictures
+    show_with_pictures(self)
+
+LatentExplorer._ipython_display_ = _show_with_pictures

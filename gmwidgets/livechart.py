@@ -7,7 +7,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/livechart.html.md"""
 
 # %% ../nbs/12_livechart.ipynb #88f63a87
 from __future__ import annotations
-import atexit, base64, functools, hashlib, inspect, json, math, os, struct, subprocess, sys, threading, time, weakref
+import atexit, csv, functools, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys, threading, time, uuid, weakref
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -20,8 +20,9 @@ from .charts import DATA_NAME, loss_chart, with_points
 
 # %% auto #0
 __all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable', 'StreamDecimator',
-           'static_text', 'VegaBundle', 'vega_bundle', 'png_fallback', 'VegaChart', 'Series', 'loss_spec', 'LiveChart',
-           'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss']
+           'static_text', 'chart_esm', 'vega_source', 'vega_key', 'compact_data', 'VegaChart', 'Series', 'loss_spec',
+           'LiveChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss',
+           'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/12_livechart.ipynb #459b0b5a
 def minmax_indices(y:np.ndarray, # values, finite, shape (n,)
@@ -118,54 +119,111 @@ def static_text(name:str) -> str:
     "Text of `gmwidgets/static/<name>` (works in an installed wheel and in a notebook)."
     return (files('gmwidgets') / 'static' / name).read_text(encoding='utf-8')
 
-class VegaBundle(anywidget.AnyWidget):
-    "Holds the offline Vega/Vega-Lite/vega-embed ES module for the charts of this kernel (never displayed)."
-    _esm = "export default { render({ el }) { el.textContent = 'gmwidgets Vega bundle'; } }"
-    source = T.Unicode('').tag(sync=True)  # the ES module's source
-    key = T.Unicode('').tag(sync=True)  # content hash, the page-level cache key
+def chart_esm(name:str) -> str:
+    "The ESM of a chart view: the Vega loader (`static/vegaload.js`), then the view `static/<name>`."
+    return static_text('vegaload.js') + '\n' + static_text(name)
 
-_bundle: VegaBundle|None = None
+@functools.lru_cache(maxsize=1)
+def vega_source() -> bytes:
+    "The offline Vega/Vega-Lite/vega-embed ES module, as sent to a page that has no Jupyter server."
+    return (files('gmwidgets') / 'static' / 'vega.js').read_bytes()
 
-def vega_bundle() -> VegaBundle:
-    "The kernel's `VegaBundle` (created on first use, again if it was closed)."
-    global _bundle
-    if _bundle is None or _bundle.comm is None:
-        src = static_text('vega.js')
-        _bundle = VegaBundle(source=src, key=hashlib.sha1(src.encode()).hexdigest()[:12])
-    return _bundle
+@functools.lru_cache(maxsize=1)
+def vega_key() -> str:
+    "Content hash of the Vega module: the page's cache key and the version in its URL."
+    return hashlib.sha1(vega_source()).hexdigest()[:12]
+
+# %% ../nbs/12_livechart.ipynb #9283ae94
+def _csv(rows) -> tuple[str, dict]|None:
+    "Flat records as (CSV text, Vega parse of the number columns); None unless every column is all numbers or all text."
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows): return None
+    cols = list(rows[0])
+    if any(list(r) != cols for r in rows): return None
+    parse = {}
+    for c in cols:
+        vals = [r[c] for r in rows]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals): parse[c] = 'number'
+        elif not all(isinstance(v, str) for v in vals): return None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator='\n')
+    w.writerow(cols)
+    w.writerows([repr(v) if isinstance(v, float) else v for v in r.values()] for r in rows)
+    return buf.getvalue(), parse
+
+def compact_data(spec:dict, # a Vega-Lite spec
+                ) -> dict:
+    "`spec` with each inline dataset of flat records (`datasets`, `data.values`) as CSV text: the same chart, smaller."
+    spec, formats = dict(spec), {}
+    if isinstance(spec.get('datasets'), dict):
+        spec['datasets'] = dict(spec['datasets'])
+        for name, rows in spec['datasets'].items():
+            if (c := _csv(rows)) is not None: spec['datasets'][name], formats[name] = c[0], {'type': 'csv', 'parse': c[1]}
+    def walk(node):
+        if isinstance(node, list): return [walk(v) for v in node]
+        if not isinstance(node, dict): return node
+        out = {k: walk(v) for k, v in node.items() if k != 'datasets'}
+        d = node.get('data')
+        if isinstance(d, dict) and 'format' not in d:
+            if d.get('name') in formats: out['data'] = {**d, 'format': formats[d['name']]}
+            elif (c := _csv(d.get('values'))) is not None:
+                out['data'] = {**d, 'values': c[0], 'format': {'type': 'csv', 'parse': c[1]}}
+        if 'datasets' in node: out['datasets'] = node['datasets']
+        return out
+    return walk(spec)
 
 # %% ../nbs/12_livechart.ipynb #4a9f4042
-def png_fallback(spec:dict, # a self-contained Vega-Lite spec (data inlined)
-                ) -> dict:
-    "MIME data `{'image/png': base64}` of `spec`, rendered by vl-convert; empty if conversion fails."
-    try: return {'image/png': base64.b64encode(vlc.vegalite_to_png(spec, scale=1)).decode()}
-    except Exception: return {}
-
 class VegaChart(anywidget.AnyWidget):
-    "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega bundle."
-    _esm = static_text('livechart.js')
-    spec = T.Dict().tag(sync=True)  # the Vega-Lite spec
+    "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega runtime."
+    _esm = chart_esm('livechart.js')
+    spec = T.Dict().tag(sync=True, to_json=lambda s, _: compact_data(s))  # the Vega-Lite spec (inline data sent as CSV)
     streaming = T.Bool(False).tag(sync=True)  # LiveChart: rows are streamed into `data_name`
     data_name = T.Unicode(DATA_NAME).tag(sync=True)  # the named dataset rows go to
     js_error = T.Unicode('').tag(sync=True)  # the last error the browser met ('' if none)
-    _vega_ref = T.Unicode('').tag(sync=True)  # model id of the `VegaBundle`
-    _vega_key = T.Unicode('').tag(sync=True)  # the bundle's content hash
-    fallback = True  # add a PNG to the MIME bundle
+    _vega_key = T.Unicode('').tag(sync=True)  # content hash of the Vega runtime (cache key, version in its URL)
+    _picture_id = T.Unicode('').tag(sync=True)  # marks this chart's static picture (hidden where the view renders)
 
     def __init__(self, chart:alt.TopLevelMixin|dict|None=None, # what to show
                  **kwargs):
-        vb = vega_bundle()
         spec = chart.to_dict() if isinstance(chart, alt.TopLevelMixin) else dict(chart or {})
-        super().__init__(spec=spec, _vega_ref=vb.model_id, _vega_key=vb.key, **kwargs)
+        self._picture_lock, self._picture_thread, self._picture_dirty, self._pictured = threading.Lock(), None, False, False
+        super().__init__(spec=spec, _vega_key=vega_key(), _picture_id=f'gmwidgets-picture-{uuid.uuid4().hex[:12]}',
+                         **kwargs)
+        self.on_msg(self._send_vega)
+        if not self.streaming: self.observe(lambda _: self.refresh_picture(), names=['spec'])
+
+    def _send_vega(self, _, content, buffers):
+        "A page without a Jupyter server asked for the Vega runtime: send it as one binary buffer."
+        if isinstance(content, dict) and content.get('type') == 'vega': self.send({'type': 'vega'}, buffers=[vega_source()])
 
     def static_spec(self) -> dict:
         "The spec with its data inlined, for a static image."
         return self.spec
 
-    def _repr_mimebundle_(self, **kwargs):
-        data, meta = super()._repr_mimebundle_(**kwargs)
-        if self.fallback: data.update(png_fallback(self.static_spec()))
-        return data, meta
+# %% ../nbs/12_livechart.ipynb #3495eeb4
+def _refresh_picture(self:VegaChart):
+    "Redraw the picture in a background thread and update it in place (nothing before it is displayed)."
+    if not self._pictured: return
+    with self._picture_lock:
+        self._picture_dirty = True
+        if self._picture_thread is not None: return  # the running drawer draws again
+        self._picture_thread = threading.Thread(target=self._draw_pictures, name='gmwidgets-picture', daemon=True)
+        self._picture_thread.start()
+
+def _draw_pictures(self:VegaChart):
+    "Draw until no change is pending; the last picture shows the latest state."
+    from IPython.display import update_display
+    while True:
+        with self._picture_lock:
+            if not self._picture_dirty: self._picture_thread = None; return
+            self._picture_dirty = False
+        update_display(self.picture(), raw=True, display_id=self._picture_id)
+
+def _wait_picture(self:VegaChart, timeout:float|None=None):
+    "Wait until the pictures asked for so far are drawn and sent."
+    t = self._picture_thread
+    if t is not None: t.join(timeout)
+
+VegaChart.refresh_picture, VegaChart._draw_pictures, VegaChart.wait_picture = _refresh_picture, _draw_pictures, _wait_picture
 
 # %% ../nbs/12_livechart.ipynb #26f905a4
 COLS = 5  # a display row: series id, step, value, ema, tail flag
@@ -350,6 +408,7 @@ class LiveChart(VegaChart):
         with self.hold_sync():
             self.data = self.display_rows().tobytes()
         self._finalized_at = self.n_points
+        self.refresh_picture()  # drawn in a background thread: finalizing does not wait for it
 
     @property
     def n_points(self) -> int:
@@ -366,12 +425,13 @@ class LiveChart(VegaChart):
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['step', 'series', 'value', 'ema'])
 
     # --- spec and toggles -----------------------------------------------------------------------------------------
-    def _spec_for(self, terms:list[str]) -> dict:
+    def _spec_for(self, terms:list[str], interactive:bool=True) -> dict:
         "The spec for `terms` with the current panels, scale and smoothing ({} for no terms)."
         if not terms: return {}
         panels = None if self._panels is None else {**self._panels, **{t: [t] for t in terms
                                                    if not any(t in v for v in self._panels.values())}}
-        return loss_spec(terms, panels, self.log_scale, self.smooth is not None, **self._chart_kw)
+        kw = self._chart_kw if interactive else {**self._chart_kw, 'interactive': False}
+        return loss_spec(terms, panels, self.log_scale, self.smooth is not None, **kw)
 
     def _refresh_spec(self):
         "Rebuild the spec for the current terms, panels and scale."
@@ -399,13 +459,14 @@ class LiveChart(VegaChart):
         self._dirty = True; self._ensure_thread(); self._wake.set()
 
     def static_spec(self, points:str='display', # 'display': the decimated points on show; 'all': every logged point
+                    interactive:bool=True, # False: without the layers only a live view uses (tooltips, a hidden EMA)
                    ) -> dict:
         "The spec with the points inlined ({} without terms): one consistent snapshot, safe while a thread pushes."
         if points not in ('display', 'all'): raise ValueError(f"points={points!r}: expected 'display' or 'all'")
         with self._lock:  # held for a copy only; pushes wait microseconds
             terms = list(self._series)
             pts = self._frame() if points == 'all' else self._display_frame()
-        spec = self._spec_for(terms)
+        spec = self._spec_for(terms, interactive)
         return {**spec, 'data': {'name': DATA_NAME, 'values': pts.to_dict('records')}} if spec else {}
 
     def _display_frame(self) -> pd.DataFrame:
@@ -413,11 +474,6 @@ class LiveChart(VegaChart):
         parts = [pd.DataFrame(s.rows(s.dec.display(s.value.values), False)[:, 1:4], columns=['step', 'value', 'ema'])
                  .assign(series=s.name) for s in self._series.values()]
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=['step', 'series', 'value', 'ema'])
-
-    def _repr_mimebundle_(self, **kwargs):
-        data, meta = anywidget.AnyWidget._repr_mimebundle_(self, **kwargs)
-        if self.fallback and self.n_points: data.update(png_fallback(self.static_spec()))
-        return data, meta
 
     def close(self):
         "Stop the flusher and close the widget."
@@ -435,6 +491,7 @@ class LiveChart(VegaChart):
         for s in self._series.values(): s.after_fork()
         self._need_all = self._terms_changed = True  # the first message replaces what the parent had sent
         self._holding_sync = False  # a parent thread inside `hold_sync()` is not in the child
+        self._picture_lock, self._picture_thread, self._pictured = threading.Lock(), None, False  # no displays here
 
 # %% ../nbs/12_livechart.ipynb #9bcf3de7
 live_charts = weakref.WeakSet()  # every `LiveChart` alive in this process
@@ -622,3 +679,71 @@ def _log_value(k:str, v) -> float:
     try: return float(v)
     except (TypeError, ValueError, RuntimeError):
         raise TypeError(f"{k}={v!r}: need a number or a one-element tensor") from None
+
+# %% ../nbs/12_livechart.ipynb #ea6ca0b8
+def placeholder_svg(message:str, # what to say (escaped)
+                   ) -> str:
+    "A small SVG that says `message`, in place of a chart that cannot be drawn."
+    return ('<svg xmlns="http://www.w3.org/2000/svg" width="320" height="32"><rect width="320" height="32" '
+            'fill="#f7f7f7"/><text x="8" y="20" font-family="sans-serif" font-size="12" fill="#666">'
+            f'{html.escape(message)}</text></svg>')
+
+_SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for screen readers and pointers: not in a picture
+                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
+_DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
+
+def small_svg(svg:str) -> str:
+    "A Vega SVG without accessibility and pointer attributes or empty frames, coordinates to a tenth of a pixel."
+    return _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))
+
+def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet
+                picture_id:str, # the id the SVG gets (the live view hides the picture by it)
+               ) -> str:
+    "`spec` drawn as SVG by the render process, or a placeholder that says why not: it never raises."
+    if not spec: svg = placeholder_svg('chart: no data yet')
+    else:
+        try: svg = small_svg(renderer(spec, 'svg').decode())
+        except Exception as e: svg = placeholder_svg(f'chart: could not be drawn ({type(e).__name__})')
+    return svg.replace('<svg', f'<svg id="{picture_id}"', 1)
+
+# %% ../nbs/12_livechart.ipynb #bdb26afa
+def _vc_picture_spec(self:VegaChart) -> dict:
+    "The self-contained spec the picture draws."
+    return self.static_spec()
+
+def _lc_picture_spec(self:LiveChart) -> dict:
+    "The display points, without the layers only a live view uses ({} before the first point)."
+    return self.static_spec('display', interactive=False) if self.n_points else {}
+
+def _picture(self:VegaChart) -> dict:
+    "MIME data of the chart's static picture: an SVG (or a placeholder) and a line of text."
+    return {'image/svg+xml': picture_svg(self.picture_spec(), self._picture_id),
+            'text/plain': f'<{type(self).__name__} picture>'}
+
+VegaChart.picture_spec, LiveChart.picture_spec, VegaChart.picture = _vc_picture_spec, _lc_picture_spec, _picture
+
+# %% ../nbs/12_livechart.ipynb #e3fe7d49
+def charts_in(w) -> list[VegaChart]:
+    "The charts in the widget tree under `w`, in display order."
+    if isinstance(w, VegaChart): return [w]
+    return [c for child in getattr(w, 'children', ()) for c in charts_in(child)]
+
+def show_with_pictures(w):
+    "Display widget `w`, then the static picture of each chart in it (`display_id`: the chart's `_picture_id`)."
+    from IPython.display import display
+    bundle = w._repr_mimebundle_()  # ipywidgets: the data; anywidget: (data, metadata)
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+    display({**data, 'text/plain': f'{type(w).__name__}(...)'}, metadata=meta, raw=True)  # the repr can be long
+    for c in charts_in(w):
+        c._pictured = True
+        display(c.picture(), raw=True, display_id=c._picture_id)
+
+def _show(self): show_with_pictures(self)
+VegaChart._ipython_display_ = _show
+
+# %% ../nbs/12_livechart.ipynb #401c5fdc
+def _show_liveloss(self:LiveLoss):
+    self._shown = True
+    show_with_pictures(self)
+
+LiveLoss._ipython_display_ = _show_liveloss

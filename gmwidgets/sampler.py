@@ -187,6 +187,14 @@ class SamplerWidget(W.VBox):
         "Pick a new random seed (the dice button); the samples follow."
         if self.seed is not None: self.seed.value = self._rng.randrange(2**31)
 
+# %% ../nbs/14_sampler.ipynb #aa6bb033
+def _show_with_pictures(self:SamplerWidget):
+    "Display the widget, then a static picture of its series chart (series models), for front ends without widgets."
+    from gmwidgets.livechart import show_with_pictures
+    show_with_pictures(self)
+
+SamplerWidget._ipython_display_ = _show_with_pictures
+
 # %% ../nbs/14_sampler.ipynb #806acc54
 @torch.no_grad()
 def _draw(self:SamplerWidget, n:int, kw:dict):

@@ -98,7 +98,7 @@ def test_page_problems_finds_undrawn_charts():
         'display_data', data={docs.WIDGET_VIEW: {'model_id': 'c', 'version_major': 2}})])])
     nb.metadata['widgets'] = {docs.WIDGET_STATE: {'state': {'c': {'model_name': 'AnyModel', 'state': {
         'spec': {'mark': 'point', 'data': {'values': [{'x': 1}]}, 'encoding': {'x': {'field': 'x', 'type': 'quantitative'}}},
-        '_vega_ref': 'v'}}}}}
+        '_vega_key': 'v'}}}}}
     assert docs.page_problems(nb, docs.build_page(nb)) == []
     bad = '<html><script src="https://cdn.jsdelivr.net/npm/vega"></script></html>'
     assert docs.page_problems(nb, bad) == ['loads from the network: \'<script src="https://\'', '0 chart SVGs for 1 displayed chart models']

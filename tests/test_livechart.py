@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from gmwidgets.charts import loss_chart
-from gmwidgets.livechart import COLS, LiveChart, LiveLoss, StreamDecimator, minmax_decimate, minmax_indices, vega_bundle
+from gmwidgets.livechart import COLS, LiveChart, LiveLoss, StreamDecimator, minmax_decimate, minmax_indices, vega_key
 
 
 @given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=400), st.integers(1, 50))
@@ -158,11 +158,12 @@ def test_static_fallback_and_bundle_in_package():
     assert len(src) > 500_000 and 'vegaEmbed' in src[-300:] and 'https://cdn' not in src
     ch = LiveChart(['loss'], idle_finalize_s=None)
     capture(ch)
-    assert 'image/png' not in ch._repr_mimebundle_()[0]  # nothing to draw yet
+    assert 'no data yet' in ch.picture()['image/svg+xml']  # nothing to draw yet: a placeholder
     for k in range(100): ch.push(k, loss=1 / (k + 1))
-    data, _ = ch._repr_mimebundle_()
-    assert {'image/png', 'text/plain', 'application/vnd.jupyter.widget-view+json'} <= set(data)
-    assert ch._vega_ref == vega_bundle().model_id
+    ch.flush()
+    assert {'text/plain', 'application/vnd.jupyter.widget-view+json'} == set(ch._repr_mimebundle_()[0])
+    assert 'no data' not in ch.picture()['image/svg+xml'] and ch._vega_key == vega_key()
+    assert len(ch._esm) < 20_000  # the Vega runtime is not in the widget state
     ch.close()
 
 

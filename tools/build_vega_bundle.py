@@ -1,8 +1,8 @@
 """Build `gmwidgets/static/vega.js`: Vega, Vega-Lite and vega-embed as one offline ES module.
 
 Run once after upgrading vl-convert-python (the output is committed): `python tools/build_vega_bundle.py`.
-The module exports `vegaEmbed`, `vega` and `vegaLite`; gmwidgets' widget JS imports it from a blob URL,
-so nothing is ever fetched from a CDN.
+The module exports `vegaEmbed`, `vega` and `vegaLite`; the chart views import it from the Jupyter server
+(gmwidgets.serverext) or, without one, from the kernel, so nothing is ever fetched from a CDN.
 """
 from pathlib import Path
 import vl_convert as vlc

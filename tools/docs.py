@@ -110,8 +110,8 @@ def model_ref(value) -> str|None:
     return value[len('IPY_MODEL_'):] if isinstance(value, str) and value.startswith('IPY_MODEL_') else None
 
 def is_chart(state:dict) -> bool:
-    "Whether a model's state is a gmwidgets chart (`VegaChart` or a subclass): it holds a spec and a Vega bundle ref."
-    return 'spec' in state and '_vega_ref' in state
+    "Whether a model's state is a gmwidgets chart (`VegaChart` or a subclass): it holds a spec and the Vega runtime's key."
+    return 'spec' in state and '_vega_key' in state
 
 def chart_models(model_id:str, states:dict[str, dict]) -> list[str]:
     "Ids of the chart models shown in the widget tree under `model_id` (hidden widgets left out), in display order."

@@ -2,22 +2,6 @@
 // Clicking a point sends its `index` to the kernel; the named dataset `marks_name` (A, B, current z) is
 // replaced with a changeset whenever the `marks` trait changes, without re-embedding the chart.
 
-const VEGA = (globalThis.__gmwidgetsVega ??= new Map()); // shared with the other gmwidgets charts of the page
-
-function loadVega(model) {
-  const key = model.get("_vega_key");
-  if (!VEGA.has(key)) {
-    const loading = (async () => {
-      const holder = await model.widget_manager.get_model(model.get("_vega_ref"));
-      const url = URL.createObjectURL(new Blob([holder.get("source")], { type: "text/javascript" }));
-      try { return await import(/* webpackIgnore: true */ url); } finally { URL.revokeObjectURL(url); }
-    })();
-    loading.catch(() => VEGA.delete(key));
-    VEGA.set(key, loading);
-  }
-  return VEGA.get(key);
-}
-
 function showError(el, model, error) {
   console.error("gmwidgets latent map:", error);
   let box = el.querySelector(".gmwidgets-error");
@@ -28,6 +12,7 @@ function showError(el, model, error) {
 }
 
 async function render({ model, el }) {
+  hidePicture(model);
   el.classList.add("gmwidgets-chart", "gmw-latent-map");
   const target = document.createElement("div");
   el.appendChild(target);

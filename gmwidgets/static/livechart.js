@@ -1,23 +1,8 @@
 // gmwidgets chart view (LiveChart and VegaChart): embeds a Vega-Lite spec with the bundled Vega (no CDN)
-// and, for a LiveChart, streams rows into its named dataset with Vega changesets.
+// and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega` and `hidePicture`
+// come from vegaload.js, prepended to this file.
 
-// One Vega module a page, shared by every chart: key -> Promise of the module {vegaEmbed, vega, vegaLite}.
-const VEGA = (globalThis.__gmwidgetsVega ??= new Map());
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
-
-function loadVega(model) {
-  const key = model.get("_vega_key");
-  if (!VEGA.has(key)) {
-    const loading = (async () => {
-      const holder = await model.widget_manager.get_model(model.get("_vega_ref"));
-      const url = URL.createObjectURL(new Blob([holder.get("source")], { type: "text/javascript" }));
-      try { return await import(/* webpackIgnore: true */ url); } finally { URL.revokeObjectURL(url); }
-    })();
-    loading.catch(() => VEGA.delete(key)); // a later view may retry
-    VEGA.set(key, loading);
-  }
-  return VEGA.get(key);
-}
 
 function floats(buf) {
   // DataView, typed array or ArrayBuffer -> Float32Array (copied: the offset may not be 4-aligned)
@@ -72,6 +57,7 @@ function statusLine(model) {
 }
 
 async function render({ model, el }) {
+  hidePicture(model);
   el.classList.add("gmwidgets-chart");
   el.appendChild(statusLine(model));
   const target = document.createElement("div");

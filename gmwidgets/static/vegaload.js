@@ -1,0 +1,64 @@
+// gmwidgets: how a chart view finds the Vega runtime (prepended to each chart's ESM by `chart_esm`).
+// 1. From the Jupyter server: the package's server extension serves gmwidgets/static/vega.js under the page's base
+//    URL (JupyterLab 4, Notebook 7, also for a notebook reopened without running a cell).
+// 2. Else from the kernel: a page with no Jupyter server (an editor's notebook view) asks the kernel once for the
+//    runtime, which comes back as a binary buffer. Nothing is fetched from a CDN.
+// The module is cached on the page by content hash (`_vega_key`): one import for every chart of the page.
+
+const VEGA = (globalThis.__gmwidgetsVega ??= new Map()); // key -> Promise of the module {vegaEmbed, vega, vegaLite}
+const KERNEL_WAIT_MS = 20000;
+
+function serverVegaUrl(key) {
+  const config = document.getElementById("jupyter-config-data");
+  if (!config) return null; // not a Jupyter server's page
+  const base = (JSON.parse(config.textContent).baseUrl ?? "/").replace(/\/?$/, "/");
+  return new URL(`${base}gmwidgets/static/vega.js?v=${key}`, location.href).href;
+}
+
+function kernelVega(model) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(null, new Error("no Vega runtime: no gmwidgets server extension answered, and no kernel")), KERNEL_WAIT_MS);
+    function done(buffers, error) {
+      clearTimeout(timer);
+      model.off("msg:custom", onMessage);
+      if (error) return reject(error);
+      const url = URL.createObjectURL(new Blob([buffers[0]], { type: "text/javascript" }));
+      import(/* webpackIgnore: true */ url).then(resolve, reject).finally(() => URL.revokeObjectURL(url));
+    }
+    function onMessage(msg, buffers) {
+      if (msg?.type !== "vega") return;
+      buffers?.length ? done(buffers) : done(null, new Error(msg.error ?? "the kernel sent no Vega runtime"));
+    }
+    model.on("msg:custom", onMessage);
+    try { model.send({ type: "vega" }); } catch (e) { done(null, e); }
+  });
+}
+
+async function importVega(model) {
+  const url = serverVegaUrl(model.get("_vega_key"));
+  if (url) {
+    try { return await import(/* webpackIgnore: true */ url); }
+    catch (e) { console.warn("gmwidgets: no Vega runtime from the server, asking the kernel:", e); }
+  }
+  return kernelVega(model);
+}
+
+function loadVega(model) {
+  const key = model.get("_vega_key");
+  if (!VEGA.has(key)) {
+    const loading = importVega(model);
+    loading.catch(() => VEGA.delete(key)); // a later view may retry
+    VEGA.set(key, loading);
+  }
+  return VEGA.get(key);
+}
+
+// Where this view renders, its static picture (a separate output, for front ends without widgets) is hidden.
+function hidePicture(model) {
+  const id = model.get("_picture_id");
+  if (!/^[\w-]+$/.test(id) || document.getElementById(id)) return;
+  const style = document.createElement("style");
+  style.id = id;
+  style.textContent = `.jp-OutputArea-child:has(img[src*="${id}"]) { display: none; }`;
+  document.head.appendChild(style);
+}

