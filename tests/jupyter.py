@@ -62,11 +62,13 @@ def execute_notebook(path:Path|str, # an .ipynb file
                      kernel_name:str='python3', # kernelspec name (the venv's python3)
                      cwd:Path|str|None=None, # working directory of the kernel; default: the notebook's folder
                     ):
-    "Execute the notebook at `path` in a fresh kernel and return it with its outputs (raises on a cell error)."
+    """Execute the notebook at `path` in a fresh kernel and return it with its outputs and widget state (raises on a
+    cell error)."""
     from nbclient import NotebookClient
     nb = read_notebook(path)
     cwd = Path(cwd or Path(path).parent)
-    NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, resources={'metadata': {'path': str(cwd)}}).execute()
+    NotebookClient(nb, timeout=timeout, kernel_name=kernel_name, store_widget_state=True,
+                   resources={'metadata': {'path': str(cwd)}}).execute()
     return nb
 
 def error_outputs(nb) -> list[tuple[int, str, str]]:
