@@ -37,7 +37,7 @@ bench: setup
 # or `python -m http.server -d _build/html 8000 -b 127.0.0.1`.
 docs: setup
 	mkdir -p _build/docs/src
-	$(BIN)/sphinx-build -W --keep-going -q -b html -c docs _build/docs/src _build/html
+	$(BIN)/sphinx-build -W --keep-going -q -b html -c docs -d _build/docs/doctrees _build/docs/src _build/html
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup

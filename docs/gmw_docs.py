@@ -225,11 +225,29 @@ def module_notebooks() -> dict[str, Path]:
         if m: out[m.group(1)] = p
     return out
 
+def constants(module:str) -> dict[str, str]:
+    """The names in `gmwidgets.<module>.__all__` that are values (not functions or classes) -> the trailing comment of
+    their assignment (Sphinx's automodule documents a module-level value only when it has a `#:` comment)."""
+    import importlib, inspect
+    mod = importlib.import_module(f'gmwidgets.{module}')
+    src = inspect.getsource(mod)
+    out = {}
+    for name in mod.__all__:
+        value = getattr(mod, name)
+        if inspect.isroutine(value) or isinstance(value, type): continue
+        m = re.search(rf'^{re.escape(name)}\s*(?::[^=\n]*)?=.*?#\s*(.+)$', src, re.M)
+        out[name] = m.group(1).strip() if m else ''
+    return out
+
 def api_page(module:str, notebook:Path) -> str:
     "The API page of `gmwidgets.<module>`: every name in its `__all__`, documented by autodoc, and its notebook."
+    consts = constants(module)
+    exclude = f'   :exclude-members: {", ".join(consts)}\n' if consts else ''
+    data = ''.join(f'\n.. autodata:: gmwidgets.{module}.{k}\n' + (f'\n   {markdown_code(c)}\n' if c else '')
+                   for k, c in consts.items())
     return (f'# gmwidgets.{module}\n\nWritten, with its examples and checks, in the notebook '
             f'[{notebook.stem}](../{notebook.stem}.ipynb).\n\n'
-            f'```{{eval-rst}}\n.. automodule:: gmwidgets.{module}\n   :members:\n   :undoc-members:\n```\n')
+            f'```{{eval-rst}}\n.. automodule:: gmwidgets.{module}\n   :members:\n   :undoc-members:\n{exclude}{data}```\n')
 
 def toctree(caption:str, entries:list[str], hidden:bool=True) -> str:
     "A MyST toctree directive."
@@ -271,8 +289,7 @@ def fill_sources(src:Path, log=print):
 def docments_lines(obj) -> list[str]:
     "`:param x: ...` and `:returns: ...` lines from the docments comments of `obj` (a function, method or class)."
     from fastcore.docments import docments
-    target = obj.__init__ if isinstance(obj, type) and '__init__' in vars(obj) else obj
-    try: comments = docments(target)
+    try: comments = docments(obj)  # a class: its __init__'s parameters (a dataclass: its fields)
     except Exception: return []
     lines = [f':param {k}: {v}' for k, v in comments.items() if v and k not in ('self', 'return')]
     if comments.get('return'): lines.append(f':returns: {comments["return"]}')
@@ -287,6 +304,9 @@ def markdown_code(line:str) -> str:
 def add_docments(app, what, name, obj, options, lines):
     """autodoc-process-docstring: the parameter comments appended as `:param x:` lines, inline code made reST; an
     IPython magic's help (argparse text) kept as it is printed."""
+    if what in ('data', 'attribute') and lines and type(obj).__doc__ and lines[0] in type(obj).__doc__:
+        lines[:] = []  # a value's own docstring is its type's (`dict`, `str`): not about our constant
+        return
     if hasattr(obj, 'parser') and what == 'method':  # IPython's @magic_arguments: argparse usage text
         lines[:] = ['::', '', *('    ' + l for l in lines)]
         return

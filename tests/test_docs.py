@@ -120,7 +120,7 @@ def site():
     SRC.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     r = subprocess.run([sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(REPO/'docs'),
-                        str(SRC), str(SITE)], capture_output=True, text=True, timeout=1800)
+                        '-d', str(SRC.parent/'doctrees'), str(SRC), str(SITE)], capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f'the docs build failed or warned:\n{r.stderr[-6000:]}'
     return time.perf_counter() - t0
 
