@@ -20,6 +20,7 @@ html_static_path = []
 html_favicon = 'favicon.svg'       # else the browser asks for /favicon.ico (a 404)
 html_copy_source = False        # the notebooks are not served a second time as sources
 html_show_sourcelink = False
+html_show_search_summary = False  # summaries are fetched page by page, which browsers refuse to file:// pages
 
 nb_execution_mode = 'off'       # the notebooks arrive executed (the kernel tier's copies, or run once by gmw_docs)
 nb_ipywidgets_js = {}           # no require.js or widget manager from a CDN: widgets arrive drawn as images

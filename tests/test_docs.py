@@ -169,7 +169,7 @@ def browser_page(chromium):
     page, errors, external = context.new_page(), [], []
     page.on('console', lambda m: m.type == 'error' and errors.append(m.text))
     page.on('pageerror', lambda e: errors.append(str(e)))
-    context.on('request', lambda r: is_local(r.url) or external.append(r.url))
+    context.on('request', lambda r: is_local(r.url) or r.url.startswith('file://') or external.append(r.url))
     yield page
     context.close()
     assert errors == [] and external == [], (errors, external)
@@ -206,6 +206,15 @@ def test_search_finds_api_entries(query, entry, served, browser_page):
     results.first.wait_for(timeout=30_000)
     hrefs = [results.nth(i).get_attribute('href') for i in range(results.count())]
     assert any(h.endswith(entry) for h in hrefs), hrefs
+
+@pytest.mark.browser
+def test_search_works_from_the_files(site, browser_page):
+    "Opened as a file (no server), the search page still finds `LiveChart`, without a console error."
+    browser_page.goto(f'{(SITE/"search.html").as_uri()}?q=LiveChart')
+    results = browser_page.locator('#search-results ul.search li a')
+    results.first.wait_for(timeout=30_000)
+    assert any(results.nth(i).get_attribute('href').endswith('#gmwidgets.livechart.LiveChart')
+               for i in range(results.count()))
 
 @pytest.mark.browser
 def test_navigation_and_prose_links(served, browser_page):
