@@ -32,9 +32,9 @@ bench: setup
 	$(BIN)/python -m pip install -q -e ".[dev,bench]"
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash -c 'for b in benchmarks/bench_*.py; do python $$b || exit 1; done'
 
-# Documentation site (Sphinx + myst-nb + furo, see docs/conf.py) into _build/html/: the executed notebooks the kernel tier
-# saved in _build/executed/ are reused, a missing one runs once. Warnings are errors. View: open _build/html/index.html,
-# or `python -m http.server -d _build/html 8000 -b 127.0.0.1`.
+# Documentation site (Sphinx + myst-nb + furo, see docs/conf.py) into _build/html/: the executed notebooks that the
+# kernel tier saved in _build/executed/ are reused, a missing one runs once. Warnings are errors.
+# View: open _build/html/index.html, or `python -m http.server -d _build/html 8000 -b 127.0.0.1`.
 docs: setup
 	mkdir -p _build/docs/src
 	$(BIN)/sphinx-build -W --keep-going -q -b html -c docs -d _build/docs/doctrees _build/docs/src _build/html

@@ -1,7 +1,8 @@
 """Sphinx configuration of the documentation site: `make docs` (see the README's "Documentation site").
 
-Sphinx reads the notebooks with myst-nb (execution off: they come executed, see gmw_docs.py), the API pages with autodoc,
-and furo draws the pages; everything the site needs (fonts, scripts, the search index) is in the built folder."""
+Sphinx reads the notebooks with myst-nb (execution off: they come executed, see gmw_docs.py), the API pages with
+autodoc, and furo draws the pages; everything the site needs (fonts, scripts, the search index) is in the built
+folder."""
 import sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))

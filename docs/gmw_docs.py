@@ -76,7 +76,7 @@ def saved_executed(source:Path|str, folder:Path=EXECUTED):
     return nb if nb.metadata.get(SOURCE_KEY) == source_hash(read_notebook(source)) else None
 
 def execute(source:Path|str, timeout:int=600):
-    "Run `source` in a fresh kernel in its own folder (`#| browser` and `#| eval: false` cells left out), widget state kept."
+    "Run `source` in a fresh kernel in its folder (`#| browser`, `#| eval: false` cells left out), widget state kept."
     from nbclient import NotebookClient
     nb = read_notebook(source)
     for c in nb.cells:
@@ -247,7 +247,8 @@ def api_page(module:str, notebook:Path) -> str:
                    for k, c in consts.items())
     return (f'# gmwidgets.{module}\n\nWritten, with its examples and checks, in the notebook '
             f'[{notebook.stem}](../{notebook.stem}.ipynb).\n\n'
-            f'```{{eval-rst}}\n.. automodule:: gmwidgets.{module}\n   :members:\n   :undoc-members:\n{exclude}{data}```\n')
+            f'```{{eval-rst}}\n.. automodule:: gmwidgets.{module}\n   :members:\n   :undoc-members:\n'
+            f'{exclude}{data}```\n')
 
 def toctree(caption:str, entries:list[str], hidden:bool=True) -> str:
     "A MyST toctree directive."

@@ -26,7 +26,8 @@ def notebook_with_widgets(states:dict, *shown:dict):
     nb.metadata['widgets'] = {STATE: {'state': {k: {'model_name': n, 'state': s} for k, (n, s) in states.items()}}}
     return nb
 
-SPEC = {'mark': 'point', 'data': {'values': [{'x': 1}, {'x': 2}]}, 'encoding': {'x': {'field': 'x', 'type': 'quantitative'}}}
+SPEC = {'mark': 'point', 'data': {'values': [{'x': 1}, {'x': 2}]},
+        'encoding': {'x': {'field': 'x', 'type': 'quantitative'}}}
 def view(mid): return {WIDGET_MIME: {'model_id': mid, 'version_major': 2}, 'text/plain': 'Widget(...)'}
 
 def test_charts_in_a_widget_tree_become_svg():
@@ -54,8 +55,8 @@ def test_live_chart_rows_and_widget_text():
         {'path': ['data'], 'encoding': 'base64', 'data': base64.b64encode(rows.tobytes()).decode()}]}
     nb = nbformat.v4.new_notebook()
     nb.metadata['widgets'] = {STATE: {'state': {'c': saved}}}
-    assert gmw_docs.live_rows(gmw_docs.widget_states(nb)['c']) == [{'series': 'a', 'step': 1.0, 'value': 2.5, 'ema': 2.5},
-                                                                   {'series': 'b', 'step': 1.0, 'value': 7.0, 'ema': 7.0}]
+    assert gmw_docs.live_rows(gmw_docs.widget_states(nb)['c']) == [
+        {'series': 'a', 'step': 1.0, 'value': 2.5, 'ema': 2.5}, {'series': 'b', 'step': 1.0, 'value': 7.0, 'ema': 7.0}]
     states = {'l': ('LabelModel', {'value': '<b>x</b>'}), 'h': ('HTMLModel', {'value': '<i>ok</i>'}),
               'box': ('HBoxModel', {'children': ['IPY_MODEL_l', 'IPY_MODEL_h']})}
     nb = notebook_with_widgets(states, view('box'))
@@ -66,7 +67,7 @@ def test_live_chart_rows_and_widget_text():
 def test_page_notebook_follows_nbdev_directives():
     "`#| hide` removes a cell, `#| echo: false` its source; the `#|` lines go; widget views and state go."
     nb = notebook_with_widgets({}, view('a'))
-    nb.cells += [nbformat.v4.new_code_cell('#| hide\nsecret = 1'), nbformat.v4.new_code_cell('#| echo: false\n#| slow\n2')]
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in ['#| hide\nsecret = 1', '#| echo: false\n#| slow\n2']]
     nb = gmw_docs.page_notebook(nb)
     assert [c.metadata.get('tags', []) for c in nb.cells] == [[], ['remove-cell'], ['remove-input']]
     assert nb.cells[2].source == '2' and 'widgets' not in nb.metadata and WIDGET_MIME not in nb.cells[0].outputs[0].data
@@ -119,8 +120,9 @@ def site():
     "Build the site with warnings as errors (as `make docs` does); the build's seconds."
     SRC.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(REPO/'docs'),
-                        '-d', str(SRC.parent/'doctrees'), str(SRC), str(SITE)], capture_output=True, text=True, timeout=1800)
+    cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(REPO/'docs'),
+           '-d', str(SRC.parent/'doctrees'), str(SRC), str(SITE)]  # what `make docs` runs
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert r.returncode == 0, f'the docs build failed or warned:\n{r.stderr[-6000:]}'
     return time.perf_counter() - t0
 
@@ -148,7 +150,8 @@ def test_pages_load_nothing_from_another_host(site):
     "No script, style sheet, font, image or frame comes from another host; no widget manager, no MathJax."
     for f in SITE.rglob('*.html'):
         page = f.read_text()
-        assert not re.search(r'<(script|link|img|iframe|source)\b[^>]*\b(src|href)\s*=\s*["\']?(https?:)?//', page, re.I), f
+        assert not re.search(r'<(script|link|img|iframe|source)\b[^>]*\b(src|href)\s*=\s*["\']?(https?:)?//', page,
+                             re.I), f
         assert 'require.js' not in page and 'mathjax' not in page.lower() and 'html-manager' not in page, f
     for f in SITE.rglob('*.css'): assert not re.search(r'url\(\s*["\']?(https?:)?//', f.read_text()), f
 
