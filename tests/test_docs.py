@@ -12,6 +12,7 @@ from jupyter import REPO, WIDGET_MIME, free_port, is_local, launch_chromium
 sys.path.insert(0, str(REPO/'docs'))
 import gmw_docs  # noqa: E402
 
+pytestmark = pytest.mark.timeout(1800)  # a docs build after a failed kernel tier executes the missing notebooks itself
 SITE = REPO/'_build'/'html'
 SRC = REPO/'_build'/'docs'/'src'
 PAGES = ['index', *gmw_docs.EXECUTED_PAGES]
@@ -83,6 +84,20 @@ def test_executed_copies_are_reused_while_current(tmp_path):
     assert gmw_docs.saved_executed(src, tmp_path/'executed').cells[0].outputs[0].data == {'text/plain': '1'}
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('2')]), src)
     assert gmw_docs.saved_executed(src, tmp_path/'executed') is None
+
+@pytest.mark.kernel
+def test_execute_leaves_browser_cells_and_keeps_widget_state(tmp_path):
+    "A notebook the docs build runs itself: `#| browser`, `#| eval: false` cells do not run; the widget state is kept."
+    path = tmp_path/'w.ipynb'
+    cells = ['import ipywidgets as W\nW.IntSlider(3)', "#| browser\nraise RuntimeError('not in the docs')",
+             "#| eval: false\nraise RuntimeError('not run')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata['kernelspec'] = {'name': 'python3', 'display_name': 'Python 3', 'language': 'python'}
+    nbformat.write(nb, path)
+    ran = gmw_docs.execute(path, timeout=120)
+    assert WIDGET_MIME in ran.cells[0].outputs[0].data and ran.cells[1].outputs == ran.cells[2].outputs == []
+    states = gmw_docs.widget_states(ran)
+    assert [s['value'] for s in states.values() if s['_name'] == 'IntSliderModel'] == [3]
 
 def f_documented(x:int, # how many
                  name:str='a', # what to call it
