@@ -37,10 +37,12 @@ bench: setup
 	$(PIP) -e ".[dev,bench]"
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash -c 'for b in benchmarks/bench_*.py; do python $$b || exit 1; done'
 
-# Documentation pages: execute the notebooks and write static HTML into _docs/, charts drawn offline from the saved
-# widget state (nbdev-docs needs Quarto, which cannot be installed here; see README). Slow: every notebook runs.
+# Documentation site (Sphinx + myst-nb + furo, see docs/conf.py) into _build/html/: the executed notebooks that the
+# kernel tier saved in _build/executed/ are reused, a missing one runs once. Warnings are errors.
+# View: open _build/html/index.html, or `python -m http.server -d _build/html 8000 -b 127.0.0.1`.
 docs: setup
-	$(BIN)/python tools/docs.py
+	mkdir -p _build/docs/src
+	$(BIN)/sphinx-build -W --keep-going -q -b html -c docs -d _build/docs/doctrees _build/docs/src _build/html
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup

@@ -18,9 +18,11 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f'rep_{rep.when}', rep)
 
 def pytest_collection_modifyitems(items):
-    "Mark every test that uses the `lab` fixture as `browser`."
+    """Mark every test that uses the `lab` fixture as `browser`; run tests/test_docs.py last, so that the docs site is
+    built from the notebooks the kernel tier has just executed (not executed a second time)."""
     for item in items:
         if 'lab' in getattr(item, 'fixturenames', ()): item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: item.path.name == 'test_docs.py')
 
 @pytest.fixture(scope='session')
 def lab_server():

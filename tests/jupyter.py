@@ -61,9 +61,10 @@ def execute_notebook(path:Path|str, # an .ipynb file
                      timeout:int=120, # seconds allowed per cell
                      kernel_name:str='python3', # kernelspec name (the venv's python3)
                      cwd:Path|str|None=None, # working directory of the kernel; default: the notebook's folder
-                     store_widget_state:bool=False, # save the widget state into the notebook, as a front end would
+                     store_widget_state:bool=True, # save the widget state into the notebook, as a front end would
                     ):
-    "Execute the notebook at `path` in a fresh kernel and return it with its outputs (raises on a cell error)."
+    """Execute the notebook at `path` in a fresh kernel and return it with its outputs and widget state (raises on a
+    cell error)."""
     from nbclient import NotebookClient
     nb = read_notebook(path)
     cwd = Path(cwd or Path(path).parent)

@@ -3,9 +3,11 @@ forks them off the kernel) with a live chart and a Stop button.
 Kernel tier: the notebook runs end to end in a real kernel; the training used two processes, neither of them the kernel.
 Browser tier: in JupyterLab, rank 0 (a forked process) draws into the chart while the kernel stays free, and a click on
 Stop ends the fit on both ranks before its 300 steps."""
-import re
+import re, sys
 import psutil, pytest
-from jupyter import CHART_ROWS, NBS, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
+from jupyter import CHART_ROWS, NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
+sys.path.insert(0, str(REPO/'docs'))
+from gmw_docs import save_executed  # noqa: E402
 
 pytest.importorskip('pytorch_lightning', reason='PyTorch Lightning is not installed: pip install pytorch-lightning')
 NOTEBOOK = 'nbs/example_lightning.ipynb'
@@ -29,6 +31,7 @@ def fit_report(text:str) -> dict:
 def test_example_lightning_trains_on_two_processes():
     nb = execute_notebook(NBS/'example_lightning.ipynb', timeout=300)
     assert error_outputs(nb) == []
+    save_executed(nb, NBS/'example_lightning.ipynb')  # the docs build reuses it (docs/gmw_docs.py)
     shown = [o for c in nb.cells for o in c.get('outputs', []) if WIDGET_MIME in o.get('data', {})]
     assert len(shown) == 1, 'the callback is displayed once'
     r = fit_report(printed(o for c in nb.cells for o in c.get('outputs', [])))
