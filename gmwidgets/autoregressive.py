@@ -17,14 +17,15 @@ import torch.nn.functional as F
 from .core import batch_kind, check_number, make_config, Saveable
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token', 'make_generator',
-           'evaluating', 'encode_prefix', 'TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids',
-           'CausalSelfAttention', 'Block', 'TransformerLM', 'SeriesConfig', 'gaussian_logp', 'SeriesAR']
+__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token',
+           'make_generator', 'evaluating', 'encode_prefix', 'TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig',
+           'sinusoids', 'CausalSelfAttention', 'Block', 'TransformerLM', 'SeriesConfig', 'gaussian_logp', 'SeriesAR']
 
 # %% ../nbs/02_autoregressive.ipynb #e9d4cd82
 MAX_LENGTH = 10_000  # the most steps a sample may have (a longer one would hold the kernel for minutes or more)
 MAX_SEED = 2**63 - 1  # seeds are 0 .. MAX_SEED
-MAX_TEMPERATURE = 1e6  # above this the sampling distribution is uniform anyway (and float32 logits overflow to NaN)
+MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-6, 1e6  # beyond these float32 logits / temperature overflow to NaN; closer
+                                              # to 0 is greedy argmax already, further out uniform
 
 def check_controls(temperature:float=1.0, # divides the logits; > 0
                    top_k:int|None=None,    # keep the k most likely tokens; >= 1, or None for all
@@ -34,8 +35,8 @@ def check_controls(temperature:float=1.0, # divides the logits; > 0
                    steps:int|None=None,    # denoising steps; >= 1 (the model checks its own upper bound)
                   ):
     "Raise a `TypeError` or `ValueError` naming the first bad sampling control."
-    if not 0 < check_number('temperature', temperature) <= MAX_TEMPERATURE:
-        raise ValueError(f"temperature={temperature}: need temperature > 0 and <= {MAX_TEMPERATURE:g} "
+    if not MIN_TEMPERATURE <= check_number('temperature', temperature) <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature={temperature}: need temperature > 0, within {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} "
                          "(small values approach greedy argmax)")
     if top_k is not None and check_number('top_k', top_k, True) < 1:
         raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
@@ -61,6 +62,7 @@ def filter_logits(logits:torch.Tensor, # (B, V) next-token logits (already divid
         sorted_logits, order = torch.sort(logits, descending=True)   # (B, V)
         probs = sorted_logits.softmax(-1)
         drop = probs.cumsum(-1) - probs >= top_p                     # mass before a token already reaches top_p
+        drop[:, 0] = False                                           # the most likely token always stays (rounding)
         logits = logits.masked_fill(drop.scatter(-1, order, drop), float('-inf'))
     return logits
 
