@@ -1,5 +1,6 @@
 "Other trackers' logs in `RunsChart` and `Run` callbacks writing to them, with the real libraries: TensorBoard, MLflow, Lightning's CSVLogger."
 import time
+from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from torch.utils.data import DataLoader, TensorDataset
 from torch.utils.tensorboard import SummaryWriter
@@ -114,4 +115,29 @@ def test_half_written_csv_is_a_note_and_what_is_shown_stays(tmp_path):
     chart = RunsChart(tmp_path / 'ok.csv').add(tmp_path / 'half.csv')
     assert steps(chart, 'ok') == [1, 2]
     assert len(chart.notes) == 1 and chart.notes[0].startswith('half.csv skipped')
+    chart.close()
+
+
+def test_lightning_csvlogger_followed_live_with_a_rewrite_for_a_new_metric(tmp_path):
+    from pytorch_lightning.loggers import CSVLogger
+    log = CSVLogger(tmp_path, name='pl')
+    for s in range(3): log.log_metrics({'train_loss': 1.0 / (s + 1)}, step=s)
+    log.save()
+    path = Path(log.log_dir) / 'metrics.csv'
+    chart = RunsChart().add_csv(path, name='pl', poll=0.1)
+    until(lambda: steps(chart, 'pl', 'train_loss') == [0, 1, 2])
+    for s in range(3, 6): log.log_metrics({'train_loss': 1.0 / (s + 1)}, step=s)
+    log.log_metrics({'val_loss': 0.3}, step=5)  # a new column: CSVLogger rewrites the file with a new header
+    log.save()
+    until(lambda: steps(chart, 'pl', 'train_loss') == list(range(6)) and steps(chart, 'pl', 'val_loss') == [5])
+    chart.close()
+
+
+def test_a_csv_without_step_followed_live_is_a_note_and_the_chart_lives(tmp_path):
+    (tmp_path / 'x.csv').write_text('a,b\n1,2\n')
+    chart = RunsChart()
+    chart.add(pd.DataFrame({'step': [1, 2], 'loss': [1.0, 0.5]}), name='kept')
+    chart.add_csv(tmp_path / 'x.csv', name='x', poll=0.05)
+    until(lambda: len(chart.notes) == 1)
+    assert "expected a 'step' column" in chart.notes[0] and steps(chart, 'kept') == [1, 2]
     chart.close()
