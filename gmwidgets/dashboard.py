@@ -32,11 +32,8 @@ def fmt_value(v:float) -> str:
 
 # %% ../nbs/13_dashboard.ipynb #8234a365
 def total_steps(run) -> int|None:
-    "How many optimisation steps `run` will make in all, or None when it trains until stopped."
-    c = run.config
-    per_epoch = math.ceil(run.data.n('train') / c.batch_size) if c.epochs is not None else None
-    budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]
-    return min(budgets) if budgets else None
+    "How many optimisation steps `run` will make in all, or None when it trains until stopped (or its data has no length)."
+    return run.total_steps
 
 def progress_text(step:int, # steps made
                   total:int|None, # steps in all, or None

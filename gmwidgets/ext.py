@@ -239,9 +239,17 @@ class GmMagics(Magics):
 
     @line_magic
     def gm_runs(self, line=''):
-        "A table of this kernel's runs: state, step, last loss and a Stop button each."
+        "A table of this kernel's runs (state, step, last loss, Stop); `%gm_runs --chart [NAME ...]` overlays them instead."
         self._scan()
-        return RunsTable(self.registry)
+        args = line.split()
+        if not args: return RunsTable(self.registry)
+        if args[0] != '--chart': raise UsageError(f"%gm_runs {line.strip()!r}: expected no argument or --chart [NAME ...]")
+        names = [r.name for r in self.registry.runs]
+        missing = [n for n in args[1:] if n not in names]
+        if missing or not names: raise UsageError(f"no run called {missing or '...'}: the runs are {names}")
+        runs = [r for n in args[1:] for r in self.registry.find(n)] or self.registry.runs
+        from gmwidgets.runschart import RunsChart
+        return RunsChart(*runs)
 
     @line_magic
     def gm_stop(self, line=''):

@@ -12,7 +12,9 @@ from dataclasses import dataclass, fields
 from typing import Callable
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from .core import atomic_write, check_number, check_terms
+from .loaders import as_data, batch_len, batch_to, batches_per_epoch, describe_batch, loss_of
 
 # %% auto #0
 __all__ = ['RunConfig', 'lr_factor', 'RunError', 'Run']
@@ -83,10 +85,6 @@ def lr_factor(step:int,          # updates made so far (0 for the first)
 # %% ../nbs/10_train.ipynb #71bd1c2b
 class RunError(RuntimeError):
     "A `Run` failed in its worker thread; the original exception is the `__cause__`."
-
-def _describe(batch) -> str:
-    "Shape and dtype of `batch`, for error messages."
-    return f"a batch of shape {tuple(batch.shape)} ({batch.dtype})" if isinstance(batch, torch.Tensor) else f"a batch of type {type(batch).__name__}"
 
 def _floats(terms:dict, where:str) -> dict[str, float]:
     "The scalar `terms` as python floats; the error names a term that is not a scalar."
@@ -163,13 +161,16 @@ def _stop_runs_at_exit(timeout:float=10.0):
 class Run:
     "Train `model` on `data` in a background thread, with pause/resume/stop/step controls, history, callbacks and checkpoints."
     def __init__(self, model:torch.nn.Module, # has `loss(batch) -> dict` (and optionally `train_step(batch, opt)`)
-                 data,                   # a `SeqData`: `batches(split, batch_size, shuffle, seed)`, `n(split)`
+                 data,                   # a `SeqData`, a DataLoader or re-iterable of batches, a Dataset, tensors
                  *, callbacks=(),        # objects with any of `on_start`, `on_step`, `on_eval`, `on_state`, `on_error`, `on_end`
+                 valid=None,             # validation data of the same kinds, when `data` is not a `SeqData`
+                 loss_fn=None,           # `loss_fn(model, batch) -> dict or scalar tensor`; None: `model.loss`
                  **config):              # the settings of `RunConfig`
-        if not hasattr(model, 'loss') and not hasattr(model, 'train_step'):
-            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): expected a gmwidgets.core.SeqModel")
+        if loss_fn is None and not hasattr(model, 'loss') and not hasattr(model, 'train_step'):
+            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): pass loss_fn=(model, batch) -> loss")
         self.config = RunConfig(**config)
-        self.model, self.data, self.callbacks = model, data, list(callbacks)
+        self.model, self.data, self.callbacks = model, as_data(data, valid), list(callbacks)
+        self.loss_fn, self._loss = loss_fn, (loss_of(model, loss_fn) if loss_fn or hasattr(model, 'loss') else None)
         if self.config.name is None: self.config.name = f"{type(model).__name__.lower()}-{next(_run_ids)}"
         self.name = self.config.name
         self.opt = _make_optimizer(model, self.config)
@@ -294,11 +295,11 @@ class Run:
 
     # -- one optimisation step
     def _total_steps(self) -> int|None:
-        "Steps the run makes in all: `max_steps`, else `epochs` times batches per epoch, else None."
+        "Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is known."
         c = self.config
-        if c.max_steps is not None: return c.max_steps
-        if c.epochs is not None: return c.epochs * math.ceil(self.data.n('train') / c.batch_size)
-        return None
+        per_epoch = batches_per_epoch(self.data, c.batch_size) if c.epochs is not None else None
+        budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]
+        return min(budgets) if budgets else None
 
     def _lr_factor(self, step:int) -> float:
         "Learning-rate factor for the update after `step` updates."
@@ -309,7 +310,7 @@ class Run:
     def _default_step(self, batch:torch.Tensor, k:int) -> dict[str, float]:
         "Update on `batch` as step `k`; raise before the update if a term or the gradient norm is not finite."
         self.opt.zero_grad(set_to_none=True)
-        terms = check_terms(self.model.loss(batch))
+        terms = check_terms(self._loss(batch))
         out = _floats(terms, 'loss()')
         _check_finite(out, k)
         terms['loss'].backward()
@@ -328,12 +329,12 @@ class Run:
         "One optimisation step on `batch`; its terms as floats, with `lr`."
         k, f = self.step_count + 1, self._lr_factor(self.step_count)
         for g, lr in zip(self._param_groups(), self._base_lrs): g['lr'] = lr * f
-        if hasattr(self.model, 'train_step'):
-            self._where = f"model.train_step() at step {k}, on {_describe(batch)}"
+        if self.loss_fn is None and hasattr(self.model, 'train_step'):
+            self._where = f"model.train_step() at step {k}, on {describe_batch(batch)}"
             out = _floats(self.model.train_step(batch, self.opt), 'train_step()')
             _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the model")
         else:
-            self._where = f"model.loss() at step {k}, on {_describe(batch)}"
+            self._where = f"{'loss_fn()' if self.loss_fn else 'model.loss()'} at step {k}, on {describe_batch(batch)}"
             out = self._default_step(batch, k)
         return {**out, 'lr': self._base_lrs[0] * f}
 
@@ -348,8 +349,8 @@ class Run:
             self.model.eval()
             try:
                 for batch in batches:
-                    b = batch.shape[0]
-                    for k, v in _floats(check_terms(self.model.loss(batch.to(dev))), 'loss()').items(): sums[k] = sums.get(k, 0.0) + v * b
+                    b = batch_len(batch)
+                    for k, v in _floats(check_terms(self._loss(batch_to(batch, dev))), 'loss()').items(): sums[k] = sums.get(k, 0.0) + v * b
                     n += b
             finally: self.model.train(was)
         if n == 0: raise ValueError(f"split {split!r} gave no batches: expected at least one")
@@ -422,13 +423,13 @@ class Run:
         "One step: optimise, count, evaluate if due, record the history row, tell the callbacks."
         self.lock.yield_to_waiting()  # a thread waiting to read the weights goes first
         with self.lock:
-            terms = self._optimise(batch.to(self._dev))
+            terms = self._optimise(batch_to(batch, self._dev))
             self.step_count += 1
             self._batch_in_epoch += 1
             with self._ctl:
                 if self._budget: self._budget -= 1
         row = dict(step=self.step_count, epoch=self.epoch, time=self._clock(), **terms,
-                   samples_per_s=batch.shape[0] / max(1e-9, time.perf_counter() - self._t_last))
+                   samples_per_s=batch_len(batch) / max(1e-9, time.perf_counter() - self._t_last))
         due = self.config.eval_every and self.step_count % self.config.eval_every == 0
         if due:
             self._where = f"evaluate() after step {self.step_count}"
@@ -525,3 +526,9 @@ def _check_fits(ck:dict, model:torch.nn.Module, path):
     bad = _shape_problems(ck['model'], model.state_dict())
     if bad:
         raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))
+
+# %% ../nbs/10_train.ipynb #a0b6e9fa
+@patch(as_prop=True)
+def total_steps(self:Run) -> int|None:
+    "Optimisation steps the run makes in all, or None when that is not known before it ends."
+    return self._total_steps()

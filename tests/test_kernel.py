@@ -9,7 +9,8 @@ from gmw_docs import add_chart_images, chart_models, save_executed, widget_state
 pytestmark = pytest.mark.kernel
 
 # Notebooks (relative to nbs/) that must run end to end in a few minutes on CPU: add a tutorial in one line.
-QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_vae.ipynb', 'tutorial_timeseries.ipynb']
+QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_vae.ipynb', 'tutorial_timeseries.ipynb',
+                   'tutorial_compare_runs.ipynb']
 CELL_TIMEOUT = 300  # seconds per cell
 
 @pytest.fixture

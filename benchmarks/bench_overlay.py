@@ -1,0 +1,136 @@
+"""Benchmark: per-update kernel cost of the overlay chart (`RunsChart`) with 10 live runs of 100k points each, beside one run.
+
+    .venv/bin/python benchmarks/bench_overlay.py [--quick]
+
+Each run already holds N points of 'loss' and 'valid_loss' (N = 1k and 100k). One update is what the chart's flusher
+does at most `rate_hz` times a second while every run trains: each live run has pushed 20 new steps (two terms each)
+since the last message; the update is those pushes plus one `flush()` (decimation, rows, one message). Timed in this
+process (the message is built and handed to the widget's comm; no browser). Prints the median and p90 per update,
+and the ratios 10 runs / 1 run and 100k / 1k, which are the O(1) claims: cost grows with the number of live runs
+(what changed), not with their length.
+
+With `--browser`, also the browser side (headless Chromium in a real JupyterLab, Playwright, as
+bench_dashboard.py does for one run): the JS time to apply each update message to the Vega view, 1 vs 10 runs of 100k
+points each (two terms a run), every run getting 20 new steps per update. Target: p90 within one frame (16.7 ms)."""
+import argparse, statistics, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT)); sys.path.insert(0, str(ROOT / 'tests'))
+from gmwidgets.runschart import RunsChart
+
+
+def build(n_runs:int, n_points:int) -> RunsChart:
+    "A chart with `n_runs` runs of `n_points` steps each, everything already sent once."
+    chart = RunsChart(rate_hz=1e6, idle_finalize_s=None)
+    rng = np.random.default_rng(0)
+    for k in range(n_runs):
+        steps = np.arange(1, n_points + 1)
+        loss = 3 * np.exp(-steps / n_points) + 0.1 * rng.random(n_points)
+        chart.add(pd.DataFrame({'step': steps, 'loss': loss, 'valid_loss': loss + 0.05}), name=f"run {k}")
+    chart.flush()
+    return chart
+
+
+def per_update(chart:RunsChart, n_points:int, updates:int, new:int=20) -> list[float]:
+    "Milliseconds of each update: `new` steps pushed to every run, then one flush."
+    feeds, out, step = list(chart.runs.values()), [], n_points
+    for _ in range(updates):
+        t = time.perf_counter()
+        for _ in range(new):
+            step += 1
+            for f in feeds: f.push(step, loss=1.0 + 1 / step, valid_loss=1.1 + 1 / step)
+        chart.flush()
+        out.append((time.perf_counter() - t) * 1e3)
+    return out
+
+
+def p90(xs): return float(np.percentile(xs, 90))
+
+
+CHART_STATE = '''(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
+  if (!s || !s.view) return null;
+  return {rows: s.view.data('points').length, applied: s.applied, timings: s.timings.slice()}; }'''
+
+B_SETUP = '''
+import numpy as np, pandas as pd, time
+from gmwidgets.runschart import RunsChart
+def overlay(n_runs, n):
+    c = RunsChart(rate_hz=1000, idle_finalize_s=None)
+    s = np.arange(1, n + 1)
+    for k in range(n_runs):
+        l = 3 * np.exp(-s / n) + 0.1 * np.random.default_rng(k).random(n)
+        c.add(pd.DataFrame({{'step': s, 'loss': l, 'valid_loss': l + 0.05}}), name=f"run {{k}}")
+    c.flush(); return c
+bench = overlay({n_runs}, {n})
+bench
+'''
+B_BATCHES = '''
+step = {n}
+for b in range({batches}):
+    for _ in range(20):
+        step += 1
+        for f in bench.runs.values(): f.push(step, loss=1 + 1 / step, valid_loss=1.1 + 1 / step)
+    bench.flush(); time.sleep(0.1)
+'''
+
+
+def browser_results(n=100_000, batches=40) -> dict:
+    "Browser-side JS ms per update message, 1 and 10 runs of `n` points."
+    import shutil, tempfile
+    import jupyter as harness
+    from playwright.sync_api import sync_playwright
+    tmp = Path(tempfile.mkdtemp(prefix='gmw-bench-'))
+    server = harness.LabServer(harness.copy_tree_for_lab(tmp / 'root'), tmp=tmp / 'server').start()
+    pw = sync_playwright().start(); browser = harness.launch_chromium(pw)
+    out = {}
+    try:
+        page = browser.new_context(viewport={'width': 1400, 'height': 1000}).new_page()
+        lab = harness.LabPage(page, server).open('nbs/16_runschart.ipynb')
+        for n_runs in (1, 10):
+            i = lab.state()['ncells']
+            lab.run_cell_source(B_SETUP.format(n_runs=n_runs, n=n), timeout=300); lab.charts(i).first.wait_for(timeout=120_000)
+            state = lambda: page.evaluate(CHART_STATE, lab.output(i).element_handle())
+            harness.wait_until(lambda: (state() or {}).get('rows'), timeout=120, what='the overlay drawn')
+            before = state()['applied']
+            lab.run_cell_source(B_BATCHES.format(n=n, batches=batches), timeout=300)
+            deadline = time.monotonic() + 60
+            while (st := state())['applied'] < before + batches and time.monotonic() < deadline: time.sleep(0.1)
+            ts = sorted(st['timings'][-batches:])
+            out[n_runs] = dict(median_ms=statistics.median(ts), p90_ms=ts[int(0.9 * len(ts))], rows_in_view=st['rows'])
+            lab.run_cell_source('bench.close()')
+        assert not lab.external_requests, lab.external_requests
+        return out
+    finally:
+        browser.close(); pw.stop(); server.stop(); shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(); ap.add_argument('--quick', action='store_true'); ap.add_argument('--browser', action='store_true')
+    a = ap.parse_args()
+    updates = 50 if a.quick else 300
+    res = {}
+    print(f"{'runs':>5} {'points/run':>11} {'median ms':>10} {'p90 ms':>8} {'ms per run':>11}")
+    for n_runs in (1, 10):
+        for n_points in (1_000, 100_000):
+            chart = build(n_runs, n_points)
+            per_update(chart, n_points, 10)  # warm up
+            ms = per_update(chart, n_points + 200, updates)
+            res[n_runs, n_points] = ms
+            med = statistics.median(ms)
+            print(f"{n_runs:>5} {n_points:>11,} {med:>10.2f} {p90(ms):>8.2f} {med / n_runs:>11.2f}")
+            chart.close()
+    m = {k: statistics.median(v) for k, v in res.items()}
+    print(f"100k / 1k points, 1 run: {m[1, 100_000] / m[1, 1_000]:.2f}x;  10 runs: {m[10, 100_000] / m[10, 1_000]:.2f}x"
+          "  (O(1) in run length: ~1x)")
+    print(f"10 runs / 1 run at 100k points: {m[10, 100_000] / m[1, 100_000]:.2f}x  (every run live: ~10x at most)")
+    if a.browser:
+        b = browser_results(batches=20 if a.quick else 40)
+        print(f"browser (Chromium, JS per update): " + '; '.join(f"{k} run(s) of 100k: median {v['median_ms']:.1f} ms, "
+              f"p90 {v['p90_ms']:.1f} ms, {v['rows_in_view']:,} rows in view" for k, v in b.items()))
+        print(f"10 runs / 1 run p90: {b[10]['p90_ms'] / b[1]['p90_ms']:.2f}x; target p90 <= 16.7 ms")
+
+
+if __name__ == '__main__':
+    main()
