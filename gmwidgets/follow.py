@@ -94,8 +94,9 @@ class Follower:
         if isinstance(poll, bool) or not isinstance(poll, numbers.Real):
             raise TypeError(f"poll={poll!r}: expected seconds as a number")
         if not 0 < poll < math.inf: raise ValueError(f"poll={poll}: need poll > 0")
-        if chart is not None and not isinstance(chart, LiveChart):
-            raise TypeError(f"chart is a {type(chart).__name__}: expected a LiveChart or None")
+        if chart is not None and not all(hasattr(chart, a) for a in ('push', 'finalize', 'comm')):
+            raise TypeError(f"chart is a {type(chart).__name__}: expected a LiveChart (or an object with its push, "
+                            "finalize and comm) or None")
         self.path, self.poll = Path(path), float(poll)
         self.chart = chart if chart is not None else LiveChart()
         self.rows, self.bad_lines, self.restarts = [], [], 0

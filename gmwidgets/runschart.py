@@ -117,6 +117,14 @@ class RunFeed:
     def comm(self): return self.chart.comm
     def finalize(self): self.chart.finalize()
 
+    @property
+    def status(self) -> str: return getattr(self, '_status', '')
+    @status.setter
+    def status(self, text:str):
+        "A follower's status line (e.g. a read error it retries), shown on the overlay under this run's name."
+        self._status = text
+        self.chart.status = f"{self.name}: {text}" if text else ''
+
     def on_step(self, run, step:int, terms:dict):
         with self.lock:
             if step > self.last: self.push(step, **terms); self.last = step

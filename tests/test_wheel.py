@@ -160,3 +160,10 @@ def test_parquet_export_without_its_extra_names_it(venv, tmp_path):
     "Without the `parquet` extra, a Parquet export says in one line what to install (CSV needs nothing)."
     out = run_py(venv, PARQUET, tmp_path).strip()
     assert "pip install 'gmwidgets[parquet]'" in out and '\n' not in out
+
+def test_install_enables_the_server_extension(venv, tmp_path):
+    "pip alone enables gmwidgets.serverext (which serves the Vega runtime): the wheel's config file lands in the venv."
+    p = subprocess.run([venv/'bin'/'jupyter', 'server', 'extension', 'list'], cwd=tmp_path, env=user_env(venv),
+                       capture_output=True, text=True, timeout=120)
+    out = p.stdout + p.stderr
+    assert 'gmwidgets.serverext' in out and 'enabled' in out.split('gmwidgets.serverext', 1)[1].splitlines()[0], out
