@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .runschart import RunsChart
 
 # %% auto #0
-__all__ = ['tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter', 'MLflowWriter']
+__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter', 'MLflowWriter']
 
 # %% ../nbs/33_trackers.ipynb #f7def6e5
 def _need(module:str, extra:str):
@@ -28,6 +28,39 @@ def _frame(series:dict[str, list[tuple[int, float]]]) -> pd.DataFrame:
     if not parts: return pd.DataFrame(columns=['step'])
     df = pd.concat(parts, axis=1).sort_index()
     return df.rename_axis('step').reset_index()
+
+# %% ../nbs/33_trackers.ipynb #35171311
+class Poller:
+    "A daemon thread calling `read_new()` every `poll` seconds until stopped; a read that raises ends it with a note."
+    def __init__(self, chart:RunsChart, # where notes go
+                 poll:float,           # seconds between reads
+                 thread_name:str,      # the thread's name (seen in a debugger or `threading.enumerate()`)
+                ):
+        if poll <= 0: raise ValueError(f"poll={poll}: need poll > 0")
+        self.chart, self.poll, self.thread_name = chart, poll, thread_name
+        self._stop, self._thread = threading.Event(), None
+
+    def read_new(self): raise NotImplementedError("a Poller subclass defines read_new()")
+    def label(self) -> str: return self.thread_name  # names the source in a note
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try: self.read_new()
+            except Exception as e:
+                self.chart.note(f"{self.label()} skipped: {type(e).__name__}: {e}"); return
+            self._stop.wait(self.poll)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout:float=5.0):
+        "Stop polling, after one last read."
+        self._stop.set()
+        if self._thread is not None: self._thread.join(timeout)
+        self.read_new()
+
 
 # %% ../nbs/33_trackers.ipynb #8f4fdca1
 def _event_dirs(logdir:Path) -> list[Path]:
@@ -56,13 +89,12 @@ def tensorboard_runs(logdir, # a TensorBoard log directory
     return out
 
 # %% ../nbs/33_trackers.ipynb #89a610b9
-class TensorBoardFollower:
+class TensorBoardFollower(Poller):
     "Follow the runs of a TensorBoard logdir into a `RunsChart`, polling for new folders and new events."
     def __init__(self, chart:RunsChart, logdir, poll:float=1.0, prefix:str=''):
-        if poll <= 0: raise ValueError(f"poll={poll}: need poll > 0")
-        self.chart, self.logdir, self.poll, self.prefix = chart, Path(logdir), poll, prefix
+        super().__init__(chart, poll, 'gmwidgets-tensorboard')
+        self.logdir, self.prefix = Path(logdir), prefix
         self.accs, self.last, self.failed = {}, {}, set()  # run -> accumulator; (run, tag) -> last step; runs skipped
-        self._stop, self._thread = threading.Event(), None
 
     def read_new(self):
         "One pass: new runs, then new scalars of every run (an unreadable run becomes a note)."
@@ -85,21 +117,6 @@ class TensorBoardFollower:
             for e in new: feed.push(e.step, **{t: e.value})
             if new: self.last[name, t] = new[-1].step
 
-    def _loop(self):
-        while not self._stop.is_set():
-            self.read_new()
-            self._stop.wait(self.poll)
-
-    def start(self) -> TensorBoardFollower:
-        self._thread = threading.Thread(target=self._loop, name='gmwidgets-tensorboard', daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout:float=5.0):
-        "Stop polling, after one last read."
-        self._stop.set()
-        if self._thread is not None: self._thread.join(timeout)
-        self.read_new()
 
 # %% ../nbs/33_trackers.ipynb #a7b3da1c
 @patch
@@ -129,13 +146,12 @@ def _floats_of(row:dict) -> dict[str, float]:
         except ValueError: pass
     return out
 
-class CSVFollower:
+class CSVFollower(Poller):
     "Follow a growing CSV history (a `step` column and one per term) into one run of a `RunsChart`."
     def __init__(self, chart:RunsChart, path, name:str, poll:float=1.0):
-        if poll <= 0: raise ValueError(f"poll={poll}: need poll > 0")
-        self.chart, self.path, self.poll, self.feed = chart, Path(path), poll, chart._feed(name)
+        super().__init__(chart, poll, f"gmwidgets-csv-{Path(path).name}")
+        self.path, self.feed = Path(path), chart._feed(name)
         self.header, self.head, self.pos, self.buf, self.last = None, None, 0, '', {}  # last: term -> last step shown
-        self._stop, self._thread = threading.Event(), None
 
     def read_new(self):
         "Push the complete lines appended since the last call (reading again from the top after a rewrite)."
@@ -159,23 +175,8 @@ class CSVFollower:
         new = {k: v for k, v in _floats_of(row).items() if step > self.last.get(k, float('-inf'))}
         if new: self.feed.push(step, **new); self.last.update(dict.fromkeys(new, step))
 
-    def _loop(self):
-        while not self._stop.is_set():
-            try: self.read_new()
-            except Exception as e:
-                self.chart.note(f"{self.path.name} skipped: {type(e).__name__}: {e}"); return
-            self._stop.wait(self.poll)
 
-    def start(self) -> CSVFollower:
-        self._thread = threading.Thread(target=self._loop, name=f"gmwidgets-csv-{self.path.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout:float=5.0):
-        "Stop polling, after one last read."
-        self._stop.set()
-        if self._thread is not None: self._thread.join(timeout)
-        self.read_new()
+    def label(self) -> str: return self.path.name
 
 # %% ../nbs/33_trackers.ipynb #24e4160c
 @patch

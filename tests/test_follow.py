@@ -6,6 +6,8 @@ import pytest, torch
 from torch import nn
 from gmwidgets.follow import HistoryWriter, Follower, follow
 from gmwidgets.train import Run
+from jupyter import wait_until  # the harness's poll-until-true
+from toys import Ones
 
 torch.set_num_threads(1)
 
@@ -13,18 +15,6 @@ torch.set_num_threads(1)
 class Toy(nn.Module):
     def __init__(self): super().__init__(); self.w = nn.Parameter(torch.zeros(1))
     def loss(self, batch): return {'loss': (batch.mean() - self.w).pow(2).sum(), 'aux': self.w.sum() * 0}
-
-
-class Ones:
-    def n(self, split): return 32
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(32, 4, 1).split(batch_size))
-
-
-def wait_until(cond, timeout=10):
-    t = time.monotonic()
-    while not cond():
-        if time.monotonic() - t > timeout: raise TimeoutError('condition not met')
-        time.sleep(0.01)
 
 
 def test_writer_lines_match_history(tmp_path):
@@ -78,15 +68,15 @@ def test_missing_file_is_waited_for_then_truncation_and_rotation_restart(tmp_pat
     assert fl.running and fl.rows == []
     w = HistoryWriter(p)
     for s in (1, 2, 3): w.write(s, loss=float(s))
-    wait_until(lambda: len(fl.rows) == 3)
+    wait_until(lambda: len(fl.rows) == 3, timeout=10)
     w.close()
     p.write_text(json.dumps({'step': 1, 'loss': 10.0}) + '\n')  # truncated and rewritten: shorter than before
-    wait_until(lambda: len(fl.rows) == 4)
+    wait_until(lambda: len(fl.rows) == 4, timeout=10)
     assert fl.rows[-1] == {'step': 1, 'loss': 10.0} and fl.restarts == 1
     new = tmp_path/'new.jsonl'
     new.write_text(''.join(json.dumps({'step': s, 'loss': 20.0 + s}) + '\n' for s in range(1, 6)))
     os.replace(new, p)  # rotated: a different file at the same path, longer than the old one
-    wait_until(lambda: len(fl.rows) == 9)
+    wait_until(lambda: len(fl.rows) == 9, timeout=10)
     assert [r['step'] for r in fl.rows[4:]] == [1, 2, 3, 4, 5] and fl.restarts == 2
     fl.stop()
     assert not fl.running
@@ -105,7 +95,7 @@ def test_follow_returns_chart_with_stop(tmp_path):
     p = tmp_path/'f.jsonl'
     chart = follow(p, poll=0.01)
     HistoryWriter(p).write(1, loss=0.5)
-    wait_until(lambda: chart.n_points == 1)
+    wait_until(lambda: chart.n_points == 1, timeout=10)
     chart.stop()
     assert not chart.follower.running
     with pytest.raises(ValueError, match='poll=0'): follow(p, poll=0)
