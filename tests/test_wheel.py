@@ -103,6 +103,26 @@ def test_every_module_imports_from_the_wheel(venv, tmp_path):
         assert msg.startswith('ImportError') and f"pip install 'gmwidgets[{extra}]'" in msg and '\n' not in msg
     assert {'core', 'data', 'train', 'livechart', 'dashboard', 'gan', 'diffusion', 'ext'} <= set(out['ok'])
 
+UNDECLARED = r"""
+import ast, json, re, sys, importlib.metadata as md, pathlib, gmwidgets
+norm = lambda name: re.sub(r'[-_.]+', '-', name).lower()
+declared = {norm(re.split(r'[<>=!~;\[ (]', r, maxsplit=1)[0]) for r in md.requires('gmwidgets') if 'extra ==' not in r}
+dists = md.packages_distributions()
+missing = {}
+for f in sorted(pathlib.Path(gmwidgets.__file__).parent.glob('*.py')):
+    for node in ast.parse(f.read_text()).body:  # module level only: imports inside functions or try are optional, guarded
+        if isinstance(node, ast.Import): names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0: names = [node.module]
+        else: continue
+        for top in {n.split('.')[0] for n in names} - set(sys.stdlib_module_names) - {'gmwidgets'}:
+            if not {norm(d) for d in dists.get(top, [])} & declared: missing.setdefault(top, []).append(f.name)
+print(json.dumps(missing))
+"""
+
+def test_every_module_level_import_is_declared(venv, tmp_path):
+    "Each package a module imports at its top is a declared dependency (not one that arrives only through another)."
+    assert json.loads(run_py(venv, UNDECLARED, tmp_path)) == {}
+
 LOAD_DATASETS = """
 import json
 from gmwidgets.core import dataset_entries, load_dataset
