@@ -3,7 +3,8 @@
 Modules:
 
 - `gmwidgets.autoregressive`: Autoregressive models of sequences: a character/word RNN (GRU or LSTM), a causal Transformer with a KV cache, and a GRU with a Gaussian or mixture-of-Gaussians head for real-valued series.
-- `gmwidgets.livechart`: `LiveChart`: training curves streamed into an embedded Vega view at O(1) cost per update; `VegaChart` for any Altair chart, offline; `LiveLoss` for a plain training loop."""
+- `gmwidgets.livechart`: `LiveChart`: training curves streamed into an embedded Vega view at O(1) cost per update; `LiveLoss` for a plain training loop.
+- `gmwidgets.vegachart`: The Vega runtime shipped once with the package, `VegaChart` for any Altair chart offline, and static rendering by vl-convert: files (PNG, SVG, JSON, HTML) and the pictures a saved notebook shows where widgets do not render."""
 
 __version__ = "0.1.0"
 

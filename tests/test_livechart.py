@@ -1,50 +1,10 @@
-"Decimation, batching, amortised cost and the synced state of `LiveChart` (no browser: `send` is captured)."
+"Batching, amortised cost and the synced state of `LiveChart` (no browser: `send` is captured)."
 import math, time
 from importlib.resources import files
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 from gmwidgets.charts import loss_chart
-from gmwidgets.livechart import COLS, LiveChart, LiveLoss, StreamDecimator, minmax_decimate, minmax_indices, vega_key
-
-
-@given(st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=400), st.integers(1, 50))
-@settings(max_examples=200, deadline=None)
-def test_decimate_keeps_each_bucket_min_max_and_ends(ys, n_buckets):
-    y = np.array(ys)
-    x = np.arange(len(y)) * 10
-    xd, yd = minmax_decimate(x, y, n_buckets)
-    assert len(xd) <= 2 * n_buckets + 2
-    assert list(xd) == sorted(set(xd)), 'points stay in order, no duplicates'
-    assert xd[0] == x[0] and xd[-1] == x[-1], 'first and last point kept'
-    width = max(1, math.ceil(len(y) / n_buckets)) if len(y) > 2 * n_buckets + 2 else 1
-    kept = set(xd.tolist())
-    for s in range(0, len(y), width):  # every bucket's min and max values are on display
-        b = y[s:s + width]
-        assert any(v == b.min() for xx, v in zip(xd, yd) if x[s] <= xx < x[s] + 10 * width)
-        assert any(v == b.max() for xx, v in zip(xd, yd) if x[s] <= xx < x[s] + 10 * width)
-    assert all(y[k // 10] == v for k, v in zip(xd, yd)) and kept <= set(x.tolist())
-
-
-def test_decimate_rejects_bad_input():
-    with pytest.raises(ValueError, match='n_buckets=0'): minmax_decimate([1, 2], [1, 2], 0)
-    with pytest.raises(ValueError, match='equal lengths'): minmax_decimate([1, 2], [1], 3)
-
-
-@given(st.integers(1, 3000), st.integers(1, 97), st.sampled_from([8, 16, 64]))
-@settings(max_examples=60, deadline=None)
-def test_stream_matches_batch_decimation(n, chunk, max_points):
-    y = np.random.default_rng(n).normal(size=n).cumsum()
-    d = StreamDecimator(max_points)
-    for end in range(chunk, n + chunk, chunk): d.update(y[:min(end, n)])
-    shown = d.display(y)
-    assert len(shown) <= max_points
-    assert shown[0] == 0 and shown[-1] == n - 1
-    lo, hi = minmax_indices(y[:d.done], d.w)  # the final part equals the batch min/max at the current width
-    assert set(d.final().tolist()) == (set([0] + lo.tolist() + hi.tolist()) if d.done else set())
-    assert not set(d.final().tolist()) & set(d.tail(y).tolist()), 'a point is final or provisional, not both' 
-    if d.done < n:  # the open bucket's extremes are on display too
-        assert d.done + np.argmin(y[d.done:]) in shown and d.done + np.argmax(y[d.done:]) in shown
+from gmwidgets.livechart import COLS, LiveChart, LiveLoss, vega_key
 
 
 def capture(chart):
