@@ -17,8 +17,8 @@ from .train import Run, RunConfig
 from .core import load_dataset, dataset_entries
 
 # %% auto #0
-__all__ = ['PROTOCOL_METHODS', 'LIVE', 'MODELS', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'RunRegistry',
-           'RunsTable', 'model_class', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension',
+__all__ = ['PROTOCOL_METHODS', 'LIVE', 'MODELS', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'show_run',
+           'RunRegistry', 'RunsTable', 'model_class', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension',
            'unload_ipython_extension', 'registry', 'track']
 
 # %% ../nbs/30_ext.ipynb #e78b72bc
@@ -63,6 +63,11 @@ def _window_table(data, n:int) -> str:
 def run_bundle(run:Run) -> dict:
     "The mime bundle of a run: a new dashboard of it."
     return run.dashboard()._repr_mimebundle_()
+
+def show_run(run:Run):
+    "Display a run as a new dashboard of it, followed by the static picture of its chart (see `show_with_pictures`)."
+    from IPython.display import display
+    display(run.dashboard())
 
 # %% ../nbs/30_ext.ipynb #a8d359de
 LIVE = ('running', 'paused')
@@ -293,7 +298,7 @@ def _formatters(ip) -> list[tuple]:
     from gmwidgets.data import TextData, SeriesData
     f = ip.display_formatter.formatters
     return [(f['text/html'], torch.nn.Module, model_card), (f['text/html'], TextData, dataset_preview),
-            (f['text/html'], SeriesData, dataset_preview), (ip.display_formatter.mimebundle_formatter, Run, run_bundle)]
+            (f['text/html'], SeriesData, dataset_preview), (ip.display_formatter.ipython_display_formatter, Run, show_run)]
 
 def load_ipython_extension(ip):
     "Add the displays, the run registry and the magics to the IPython shell `ip`."

@@ -73,12 +73,18 @@ def test_dataset_preview_escapes_and_shows_items(ip):
     assert '<table' in s and s.count('<tr') >= 6  # header + 5 rows of the first window
 
 
-def test_run_displays_as_its_dashboard(ip):
+def test_run_displays_as_its_dashboard_and_its_picture(ip):
+    from unittest import mock
     run = Run(Toy(), Ones(), max_steps=2, name='shown')
-    data, _ = ip.display_formatter.format(run)
-    assert WIDGET in data
+    shown = []
+    with mock.patch.object(ip.display_pub, 'publish', lambda data, metadata=None, transient=None, **kw:
+                           shown.append((data, transient or {}))):
+        data, _ = ip.display_formatter.format(run)
+    assert data == {}  # shown by display calls: the dashboard, then the picture of its chart
     dash, = [c for c in run.callbacks if type(c).__name__ == 'TrainingDashboard']  # it listens to the run
-    assert data[WIDGET]['model_id'] == dash.model_id
+    (widget, _), (picture, transient) = shown
+    assert widget[WIDGET]['model_id'] == dash.model_id
+    assert transient['display_id'] == dash.chart._picture_id and 'image/svg+xml' in picture  # updated in place later
 
 
 def test_registry_scans_namespace_weakly_and_tracks_last_loss(ip):
