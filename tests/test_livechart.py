@@ -4,7 +4,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 from gmwidgets.charts import loss_chart
-from gmwidgets.livechart import COLS, LiveChart, LiveLoss, vega_key
+from gmwidgets.livechart import COLS, LiveChart, LiveLoss, data_rows, vega_key
 
 
 def capture(chart):
@@ -71,7 +71,7 @@ def test_finalize_writes_the_display_into_traits():
         if k % 10 == 0: ch.push(k, valid_loss=0.5)
     assert ch.data == b''
     ch.finalize()
-    rows = np.frombuffer(ch.data, np.float32).reshape(-1, COLS)  # (k, COLS)
+    rows = data_rows(ch.data)  # (k, COLS)
     assert ch.series_names == ['loss', 'valid_loss']
     for sid, n in [(0, 1000), (1, 100)]:
         r = rows[rows[:, 0] == sid]

@@ -4,11 +4,23 @@
 
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
 
+function bytesOf(buf) {
+  // DataView, typed array or ArrayBuffer -> its bytes
+  if (!buf) return new Uint8Array(0);
+  return ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
+}
+
 function floats(buf) {
   // DataView, typed array or ArrayBuffer -> Float32Array (copied: the offset may not be 4-aligned)
-  if (!buf) return new Float32Array(0);
-  const bytes = ArrayBuffer.isView(buf) ? new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) : new Uint8Array(buf);
-  return new Float32Array(bytes.slice().buffer);
+  return new Float32Array(bytesOf(buf).slice().buffer);
+}
+
+// The `data` trait: the final display rows, gzip-compressed by the kernel (`LiveChart.finalize`).
+async function dataRows(buf) {
+  const bytes = bytesOf(buf);
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return floats(buf); // not gzip: raw rows
+  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  return floats(await new Response(stream).arrayBuffer());
 }
 
 function showError(el, model, error) {
@@ -82,7 +94,7 @@ async function render({ model, el }) {
     if (!streaming) return;
     state.view.signal("smooth_on", model.get("smooth") != null);
     if (kept) return state.view.change(state.dataName, state.view.changeset().insert(kept)).runAsync();
-    await applyRows(state, model.get("series_names"), { all: true }, floats(model.get("data")));
+    await applyRows(state, model.get("series_names"), { all: true }, await dataRows(model.get("data")));
     // Points sent before this view existed never reached it: ask the kernel for the whole display.
     try { model.send({ type: "hello" }); } catch (e) { /* no kernel: the data trait is all there is */ }
   }
