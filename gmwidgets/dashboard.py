@@ -11,6 +11,7 @@ from pathlib import Path
 import ipywidgets as W
 import pandas as pd
 from .livechart import CHART_FORMATS, LiveChart, file_format
+from .vegachart import shared_layout, shared_style
 from .sampler import download_link
 
 # %% auto #0
@@ -104,11 +105,13 @@ class TrainingDashboard(W.VBox):
         self.collapse = collapse or CollapseWatch()
         self.chart = chart if chart is not None else LiveChart(**chart_kw)
         self._last_refresh, self._terms, self._t0, self._step0 = 0.0, {}, None, 0
-        self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=W.Layout(width='96px'))
+        plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
+        self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=shared_layout(width='96px'),
+                                style=shared_style(W.Button))
                         for k, i in [('start', 'play'), ('pause', 'pause'), ('resume', 'play'), ('stop', 'stop')]}
         self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
         for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
-        self.status = W.HTML()
+        self.status = W.HTML(layout=plain, style=text_style)
         self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y', layout=W.Layout(width='64px'),
                                          tooltip='log-scaled y axes')
         self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth', layout=W.Layout(width='72px'),
@@ -116,19 +119,22 @@ class TrainingDashboard(W.VBox):
         self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
         self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
         self.progress = W.IntProgress(min=0, max=self.total or 1, layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
-        self.progress_label = W.HTML()
-        self.values = W.HTML()
+        self.progress_label = W.HTML(layout=plain, style=text_style)
+        self.values = W.HTML(layout=plain, style=text_style)
         self.error = W.HTML(layout=W.Layout(display='none'))
         self.alert = W.HTML(layout=W.Layout(display='none'))
         self.export_choice = W.Dropdown(options=list(export_choices()), layout=W.Layout(width='150px'))
-        self.export_button = W.Button(description='Export', icon='download', layout=W.Layout(width='96px'),
+        self.export_button = W.Button(description='Export', icon='download', layout=shared_layout(width='96px'),
+                                      style=shared_style(W.Button),
                                       tooltip='make a download link for the chosen file')
         self.export_button.on_click(lambda _: self._export())
-        self.download = W.HTML()
-        super().__init__([W.HBox([*self.buttons.values(), self.log_toggle, self.smooth_toggle, self.status]),
-                          W.HBox([self.progress, self.progress_label]),
+        self.download = W.HTML(layout=plain, style=text_style)
+        super().__init__([W.HBox([*self.buttons.values(), self.log_toggle, self.smooth_toggle, self.status],
+                                 layout=plain),
+                          W.HBox([self.progress, self.progress_label], layout=plain),
                           self.values, self.alert, self.chart,
-                          W.HBox([self.export_choice, self.export_button, self.download]), self.error])
+                          W.HBox([self.export_choice, self.export_button, self.download], layout=plain), self.error],
+                         layout=plain)
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
         if run.error is not None: self.on_error(run, run.error)
