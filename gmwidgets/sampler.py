@@ -11,6 +11,7 @@ from contextlib import ExitStack, nullcontext
 from typing import Any, NamedTuple
 import numpy as np, pandas as pd, torch
 import ipywidgets as W
+from .vegachart import shared_layout, shared_style
 from .autoregressive import MAX_LENGTH, check_controls
 from .core import check_number
 
@@ -49,28 +50,32 @@ def control_widget(name:str, # one of `CONTROLS`
                    default=None, # the starting value (checked); None for the widget's own
                   ) -> W.ValueWidget:
     "A widget for the sampling control `name`, starting at `default`; its range includes `default`."
-    v, lay = check_control(name, default), W.Layout(width='auto')
+    v, lay, plain = check_control(name, default), shared_layout(width='auto'), shared_layout()  # shared: saved once
     if name == 'seed':
-        return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE, layout=W.Layout(width='130px'))
+        return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE,
+                         layout=shared_layout(width='130px'))
     if name == 'temperature':
         t = 1.0 if v is None else float(v)
         e = math.log10(t)
         return W.FloatLogSlider(value=t, base=10, min=min(-1.5, e), max=max(0.75, e), step=0.025,
-                                description='temperature', style=_STYLE, readout_format='.2f')
+                                description='temperature', style=_STYLE, readout_format='.2f',
+                                layout=plain)
     if name == 'top_k':
         k = 0 if v is None else int(v)
         return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)', style=_STYLE,
                                 layout=W.Layout(width='160px'))
     if name == 'top_p':
         p = 1.0 if v is None else float(v)
-        return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p', style=_STYLE)
+        return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p', style=_STYLE,
+                             layout=plain)
     if name == 'length':
         L = 32 if v is None else int(v)
-        return W.IntSlider(value=L, min=1, max=min(MAX_LENGTH, max(256, 2 * L)), description='max length', style=_STYLE)
+        return W.IntSlider(value=L, min=1, max=min(MAX_LENGTH, max(256, 2 * L)), description='max length',
+                           style=_STYLE, layout=plain)
     if name == 'prefix':
         return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
     s = 50 if v is None else int(v)  # steps
-    return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE)
+    return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE, layout=plain)
 
 def control_value(name:str, # one of `CONTROLS`
                   value, # the widget's value
@@ -140,11 +145,12 @@ class SamplerWidget(W.VBox):
         self.kind = getattr(data, 'kind', None)  # 'text', 'series', or None: decided by the first sample
         self.controls = self._make_controls(controls or {})
         self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples', style=_STYLE,
-                                  layout=W.Layout(width='130px'))
+                                  layout=shared_layout(width='130px'))
         self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'), disabled=self.seed is None)
         self.dice_button.on_click(self.roll)
-        self.view, self.status, self.download = W.HTML(), W.HTML(), W.HTML()
-        self.chart = W.Box()
+        plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
+        self.view, self.status, self.download = [W.HTML(layout=plain, style=text_style) for _ in range(3)]
+        self.chart = W.Box(layout=plain)
         self.samples, self.raw, self.error, self.timing = None, None, None, {}
         self._timer, self._version, self._last_change = None, 0, float('-inf')
         self._lock, self._rng = threading.Lock(), random.Random()
@@ -155,7 +161,8 @@ class SamplerWidget(W.VBox):
         for w in [self.n, *self.controls.values()]: w.observe(self._changed, names='value')
         row = [self.n, *[w for k, w in self.controls.items() if k != 'seed']]
         if self.seed is not None: row[1:1] = [self.seed, self.dice_button]
-        super().__init__([W.HBox(row, layout=W.Layout(flex_flow='row wrap')), self.status, self.view, self.chart, *path_row, self.download])
+        super().__init__([W.HBox(row, layout=shared_layout(flex_flow='row wrap')), self.status, self.view, self.chart,
+                          *path_row, self.download], layout=plain)
         self.regenerate()
 
     def _make_controls(self, values:dict) -> dict[str, W.ValueWidget]:
@@ -340,7 +347,7 @@ def _make_path_controls(self:SamplerWidget) -> W.Box:
     self.denoise_play = W.Play(value=0, min=0, max=0, interval=200, show_repeat=False, tooltip='play the denoising steps')
     self.denoise_step = W.IntSlider(value=0, min=0, max=0, description='denoising step', readout=False, style=_STYLE)
     self._play_link = W.jslink((self.denoise_play, 'value'), (self.denoise_step, 'value'))
-    self.denoise_label = W.HTML()
+    self.denoise_label = W.HTML(layout=shared_layout(), style=shared_style(W.HTML))
     self.denoise_step.observe(self._step_changed, names='value')
     self._path_row = W.HBox([self.denoise_play, self.denoise_step, self.denoise_label], layout=W.Layout(display='none', align_items='center'))
     return self._path_row
