@@ -1,15 +1,7 @@
 // gmwidgets latent map (LatentMap): a Vega-Lite scatter of encoded data, embedded with the bundled Vega (no CDN).
 // Clicking a point sends its `index` to the kernel; the named dataset `marks_name` (A, B, current z) is
-// replaced with a changeset whenever the `marks` trait changes, without re-embedding the chart.
-
-function showError(el, model, error) {
-  console.error("gmwidgets latent map:", error);
-  let box = el.querySelector(".gmwidgets-error");
-  if (!box) { box = document.createElement("pre"); box.className = "gmwidgets-error"; el.appendChild(box); }
-  box.style.cssText = "color:#b00;white-space:pre-wrap;font-size:12px;margin:4px 0";
-  box.textContent = "gmwidgets chart error: " + (error?.message ?? String(error));
-  try { model.set("js_error", String(error?.stack ?? error)); model.save_changes(); } catch (e) { /* no kernel */ }
-}
+// replaced with a changeset whenever the `marks` trait changes, without re-embedding the chart. `loadVega`,
+// `hidePicture` and `showError` come from vegaload.js, prepended to this file.
 
 async function render({ model, el }) {
   hidePicture(model);

@@ -1,6 +1,6 @@
 // gmwidgets chart view (LiveChart and VegaChart): embeds a Vega-Lite spec with the bundled Vega (no CDN)
-// and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega` and `hidePicture`
-// come from vegaload.js, prepended to this file.
+// and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega`, `hidePicture` and
+// `showError` come from vegaload.js, prepended to this file.
 
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
 
@@ -21,15 +21,6 @@ async function dataRows(buf) {
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return floats(buf); // not gzip: raw rows
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
   return floats(await new Response(stream).arrayBuffer());
-}
-
-function showError(el, model, error) {
-  console.error("gmwidgets chart:", error);
-  let box = el.querySelector(".gmwidgets-error");
-  if (!box) { box = document.createElement("pre"); box.className = "gmwidgets-error"; el.appendChild(box); }
-  box.style.cssText = "color:#b00;white-space:pre-wrap;font-size:12px;margin:4px 0";
-  box.textContent = "gmwidgets chart error: " + (error?.message ?? String(error));
-  try { model.set("js_error", String(error?.stack ?? error)); model.save_changes(); } catch (e) { /* no kernel */ }
 }
 
 // Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the

@@ -1,4 +1,5 @@
-// gmwidgets: how a chart view finds the Vega runtime (prepended to each chart's ESM by `chart_esm`).
+// gmwidgets: how a chart view finds the Vega runtime and shows its errors (prepended to each chart's ESM by
+// `chart_esm`: the one copy every view uses).
 // 1. From the Jupyter server: the package's server extension serves gmwidgets/static/vega.js under the page's base
 //    URL (JupyterLab 4, Notebook 7, also for a notebook reopened without running a cell).
 // 2. Else from the kernel: a page with no Jupyter server (an editor's notebook view) asks the kernel once for the
@@ -61,4 +62,14 @@ function hidePicture(model) {
   style.id = id;
   style.textContent = `.jp-OutputArea-child:has(img[src*="${id}"]) { display: none; }`;
   document.head.appendChild(style);
+}
+
+// An error of a view: shown in the view (not swallowed), logged, and written into the `js_error` trait.
+function showError(el, model, error) {
+  console.error("gmwidgets chart:", error);
+  let box = el.querySelector(".gmwidgets-error");
+  if (!box) { box = document.createElement("pre"); box.className = "gmwidgets-error"; el.appendChild(box); }
+  box.style.cssText = "color:#b00;white-space:pre-wrap;font-size:12px;margin:4px 0";
+  box.textContent = "gmwidgets chart error: " + (error?.message ?? String(error));
+  try { model.set("js_error", String(error?.stack ?? error)); model.save_changes(); } catch (e) { /* no kernel */ }
 }
