@@ -59,7 +59,11 @@ def loss_of(model:torch.nn.Module, # the model being trained
         raise TypeError(f"loss_fn={loss_fn!r}: expected a callable (model, batch) -> dict or scalar tensor")
     def terms(batch):
         out = loss_fn(model, batch)
-        return {'loss': out} if isinstance(out, torch.Tensor) else out
+        if isinstance(out, torch.Tensor): return {'loss': out}
+        if not isinstance(out, dict):
+            raise TypeError(f"loss_fn() returned {type(out).__name__}: "
+                            "expected a dict of scalar tensors or a scalar tensor")
+        return out
     return terms
 
 # %% ../nbs/09_loaders.ipynb #1885f723
