@@ -1,4 +1,4 @@
-"""Other trackers' logs (TensorBoard, MLflow, CSV) in the overlay chart; `Run` callbacks writing to TensorBoard and MLflow.
+"""Other trackers' logs (TensorBoard, MLflow, CSV) in the overlay chart, live; `Run` callbacks writing to them.
 
 Docs: https://gmwidgets.github.io/gmwidgets/trackers.html.md"""
 
@@ -13,7 +13,8 @@ from fastcore.basics import patch
 from .runschart import RunsChart
 
 # %% auto #0
-__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter', 'MLflowWriter']
+__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'MLflowFollower',
+           'TensorBoardWriter', 'MLflowWriter']
 
 # %% ../nbs/33_trackers.ipynb #f7def6e5
 def _need(module:str, extra:str):
@@ -193,39 +194,105 @@ def add_csv(self:RunsChart, path,        # a CSV history with a `step` column
     else: f.read_new()
     return self
 
-# %% ../nbs/33_trackers.ipynb #0a51c2d3
+# %% ../nbs/33_trackers.ipynb #2b85d7ef
+import contextlib
+_env_lock = threading.Lock()
+
+@contextlib.contextmanager
+def _file_store_allowed():
+    "`MLFLOW_ALLOW_FILE_STORE=true` inside the block only (then as it was before)."
+    with _env_lock:
+        old = os.environ.get('MLFLOW_ALLOW_FILE_STORE')
+        os.environ['MLFLOW_ALLOW_FILE_STORE'] = 'true'
+        try: yield
+        finally:
+            if old is None: os.environ.pop('MLFLOW_ALLOW_FILE_STORE', None)
+            else: os.environ['MLFLOW_ALLOW_FILE_STORE'] = old
+
+# %% ../nbs/33_trackers.ipynb #4322b203
 def _mlflow_client(store, create:bool=False):
     "An `MlflowClient` for a local `mlruns` folder (made if `create`) or a tracking URI."
     m = _need('mlflow.tracking', 'mlflow')
-    if '://' in str(store) or str(store).startswith(('file:', 'sqlite:')): return m.MlflowClient(str(store))
-    p = Path(store)
-    if create: p.mkdir(parents=True, exist_ok=True)
-    if not p.is_dir(): raise ValueError(f"store={str(store)!r}: expected an mlruns folder or a tracking URI")
-    os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')  # MLflow 3 refuses file stores without it
-    return m.MlflowClient(p.resolve().as_uri())
+    if '://' in str(store) or str(store).startswith(('file:', 'sqlite:')): uri = str(store)
+    else:
+        p = Path(store)
+        if create: p.mkdir(parents=True, exist_ok=True)
+        if not p.is_dir(): raise ValueError(f"store={str(store)!r}: expected an mlruns folder or a tracking URI")
+        uri = p.resolve().as_uri()
+    with _file_store_allowed(): return m.MlflowClient(uri)
+
+def _experiment_ids(client, experiment:str|None, store) -> list[str]:
+    "Ids of the experiment named `experiment` (a `ValueError` if absent), or of every experiment."
+    exps = [e for e in client.search_experiments() if experiment is None or e.name == experiment]
+    if experiment is not None and not exps: raise ValueError(f"experiment={experiment!r}: not in {str(store)!r}")
+    return [e.experiment_id for e in exps]
+
+# %% ../nbs/33_trackers.ipynb #9aa70094
+def _run_label(r, taken) -> str:
+    "A run's name in the chart: its run name, with its id's first 8 characters if the name is `taken`."
+    name = r.info.run_name or r.info.run_id[:8]
+    return f"{name} ({r.info.run_id[:8]})" if name in taken else name
 
 def mlflow_runs(store,                 # an `mlruns` folder, or a tracking URI
                 experiment:str|None=None, # an experiment's name; None: every experiment
                ) -> dict[str, pd.DataFrame]:
     "Every run of the store as a history (step and one column per metric)."
-    c = _mlflow_client(store)
-    exps = [e for e in c.search_experiments() if experiment is None or e.name == experiment]
-    if experiment is not None and not exps: raise ValueError(f"experiment={experiment!r}: not in {str(store)!r}")
-    out = {}
-    for r in c.search_runs([e.experiment_id for e in exps]) if exps else []:
-        name = r.info.run_name or r.info.run_id[:8]
-        if name in out: name = f"{name} ({r.info.run_id[:8]})"
+    c, out = _mlflow_client(store), {}
+    ids = _experiment_ids(c, experiment, store)
+    for r in c.search_runs(ids) if ids else []:
         history = lambda k: [(m.step, m.value) for m in c.get_metric_history(r.info.run_id, k)]
-        out[name] = _frame({k: history(k) for k in r.data.metrics})
+        out[_run_label(r, out)] = _frame({k: history(k) for k in r.data.metrics})
     return out
 
+# %% ../nbs/33_trackers.ipynb #b4aecfa8
+class MLflowFollower(Poller):
+    "Follow the runs of an MLflow store into a `RunsChart`: new runs, new steps of every metric."
+    def __init__(self, chart:RunsChart, store, experiment:str|None=None, poll:float=1.0, prefix:str=''):
+        super().__init__(chart, poll, 'gmwidgets-mlflow')
+        self.store, self.experiment, self.prefix = store, experiment, prefix
+        self.client = _mlflow_client(store)
+        _experiment_ids(self.client, experiment, store)  # an experiment that is not there fails here, not in the thread
+        self.names, self.last, self.failed = {}, {}, set()  # run id -> run in the chart; (id, metric) -> last step
+
+    def label(self) -> str: return str(self.store)
+
+# %% ../nbs/33_trackers.ipynb #39a761e1
+@patch
+def read_new(self:MLflowFollower):
+    "One pass: new runs, then the new steps of every metric of every run (an unreadable run becomes a note)."
+    ids = _experiment_ids(self.client, self.experiment, self.store)
+    for r in self.client.search_runs(ids) if ids else []:
+        rid = r.info.run_id
+        if rid in self.failed: continue
+        if rid not in self.names:
+            self.names[rid] = name = self.prefix + _run_label(r, {n[len(self.prefix):] for n in self.chart.runs})
+            self.chart._feed(name)
+        try: self._read(rid, r.data.metrics)
+        except Exception as e:
+            self.failed.add(rid); self.chart.note(f"{self.names[rid]} skipped: {type(e).__name__}: {e}")
+
+@patch
+def _read(self:MLflowFollower, rid:str, metrics:dict):
+    feed = self.chart.runs[self.names[rid]]
+    for k in metrics:
+        last = self.last.get((rid, k), float('-inf'))
+        new = sorted((m.step, m.value) for m in self.client.get_metric_history(rid, k) if m.step > last)
+        for step, v in new: feed.push(step, **{k: v})
+        if new: self.last[rid, k] = new[-1][0]
+
+# %% ../nbs/33_trackers.ipynb #39dc742a
 @patch
 def add_mlflow(self:RunsChart, store,          # an `mlruns` folder, or a tracking URI
                experiment:str|None=None,        # an experiment's name; None: every experiment
                prefix:str='',                   # put before each run's name
+               live:bool=True,                  # keep following it (new runs, new steps) until the chart closes
+               poll:float=1.0,                  # seconds between reads when live
               ) -> RunsChart:
-    "Overlay every run of an MLflow store, as it is now."
-    for name, h in mlflow_runs(store, experiment).items(): self.add(h, name=prefix + name)
+    "Overlay every run of an MLflow store."
+    f = MLflowFollower(self, store, experiment, poll, prefix)
+    f.read_new()
+    if live:
+        f.start(); self.on_close.append(f._stop.set)  # the thread ends with the chart
     return self
 
 # %% ../nbs/33_trackers.ipynb #7092a881
