@@ -131,7 +131,7 @@ def _frame(self:RunsChart) -> pd.DataFrame: return _with_run_term(LiveChart._fra
 @patch
 def _display_frame(self:RunsChart) -> pd.DataFrame: return _with_run_term(LiveChart._display_frame(self))
 
-# %% ../nbs/16_runschart.ipynb #8b10d1f5
+# %% ../nbs/16_runschart.ipynb #786b8892
 class RunFeed:
     "Push the terms of one run into a `RunsChart` under `name`; also a `Run` callback, skipping steps already shown."
     def __init__(self, chart:RunsChart, name:str):
@@ -156,12 +156,17 @@ class RunFeed:
         self._status = text
         self.chart.status = f"{self.name}: {text}" if text else ''
 
-    def on_step(self, run, step:int, terms:dict):
-        with self.lock:
-            if step > self.last: self.push(step, **terms); self.last = step
+# %% ../nbs/16_runschart.ipynb #1027d3cc
+@patch
+def on_step(self:RunFeed, run, step:int, terms:dict):
+    "A `Run` callback: push the step's terms, unless that step is shown already."
+    with self.lock:
+        if step > self.last: self.push(step, **terms); self.last = step
 
-    def on_eval(self, run, step:int, terms:dict):
-        with self.lock: self.push(step, **{f"valid_{k}": v for k, v in terms.items()})
+@patch
+def on_eval(self:RunFeed, run, step:int, terms:dict):
+    "A `Run` callback: push the evaluation's terms as `valid_*`."
+    with self.lock: self.push(step, **{f"valid_{k}": v for k, v in terms.items()})
 
 # %% ../nbs/16_runschart.ipynb #1baf2156
 def _history_rows(df:pd.DataFrame) -> list[dict]:
@@ -195,7 +200,7 @@ def add(self:RunsChart, source, # a `Run`, a history DataFrame, or a path (.json
     if isinstance(source, (str, Path)): return self._add_path(Path(source), name or Path(source).stem)
     raise TypeError(f"source is {type(source).__name__}: expected a Run, a history DataFrame or a path")
 
-# %% ../nbs/16_runschart.ipynb #3b40057b
+# %% ../nbs/16_runschart.ipynb #0143e68a
 @patch
 def _add_rows(self:RunsChart, rows:list[dict], name:str) -> RunsChart:
     "A saved history: every row at once."
@@ -214,6 +219,7 @@ def _add_run(self:RunsChart, run:Run, name:str) -> RunsChart:
             feed.push(r['step'], **_points(r)); feed.last = r['step']
     return self
 
+# %% ../nbs/16_runschart.ipynb #090b413b
 @patch
 def _add_path(self:RunsChart, path:Path, name:str) -> RunsChart:
     "A file: a .jsonl history followed as it grows, or a saved .csv/.parquet read once (unreadable: a note)."

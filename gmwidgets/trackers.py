@@ -30,7 +30,7 @@ def _frame(series:dict[str, list[tuple[int, float]]]) -> pd.DataFrame:
     df = pd.concat(parts, axis=1).sort_index()
     return df.rename_axis('step').reset_index()
 
-# %% ../nbs/33_trackers.ipynb #35171311
+# %% ../nbs/33_trackers.ipynb #03b47316
 class Poller:
     "A daemon thread calling `read_new()` every `poll` seconds until stopped; a read that raises ends it with a note."
     def __init__(self, chart:RunsChart, # where notes go
@@ -44,24 +44,27 @@ class Poller:
     def read_new(self): raise NotImplementedError("a Poller subclass defines read_new()")
     def label(self) -> str: return self.thread_name  # names the source in a note
 
-    def _loop(self):
-        while not self._stop.is_set():
-            try: self.read_new()
-            except Exception as e:
-                self.chart.note(f"{self.label()} skipped: {type(e).__name__}: {e}"); return
-            self._stop.wait(self.poll)
+# %% ../nbs/33_trackers.ipynb #0189dadb
+@patch
+def _loop(self:Poller):
+    while not self._stop.is_set():
+        try: self.read_new()
+        except Exception as e:
+            self.chart.note(f"{self.label()} skipped: {type(e).__name__}: {e}"); return
+        self._stop.wait(self.poll)
 
-    def start(self):
-        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
-        self._thread.start()
-        return self
+@patch
+def start(self:Poller):
+    self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+    self._thread.start()
+    return self
 
-    def stop(self, timeout:float=5.0):
-        "Stop polling, after one last read."
-        self._stop.set()
-        if self._thread is not None: self._thread.join(timeout)
-        self.read_new()
-
+@patch
+def stop(self:Poller, timeout:float=5.0):
+    "Stop polling, after one last read."
+    self._stop.set()
+    if self._thread is not None: self._thread.join(timeout)
+    self.read_new()
 
 # %% ../nbs/33_trackers.ipynb #8f4fdca1
 def _event_dirs(logdir:Path) -> list[Path]:
@@ -89,7 +92,7 @@ def tensorboard_runs(logdir, # a TensorBoard log directory
         out[_run_name(logdir, d)] = _frame(scalars)
     return out
 
-# %% ../nbs/33_trackers.ipynb #89a610b9
+# %% ../nbs/33_trackers.ipynb #786ddb04
 class TensorBoardFollower(Poller):
     "Follow the runs of a TensorBoard logdir into a `RunsChart`, polling for new folders and new events."
     def __init__(self, chart:RunsChart, logdir, poll:float=1.0, prefix:str=''):
@@ -97,27 +100,29 @@ class TensorBoardFollower(Poller):
         self.logdir, self.prefix = Path(logdir), prefix
         self.accs, self.last, self.failed = {}, {}, set()  # run -> accumulator; (run, tag) -> last step; runs skipped
 
-    def read_new(self):
-        "One pass: new runs, then new scalars of every run (an unreadable run becomes a note)."
-        try: dirs = _event_dirs(self.logdir)
-        except OSError as e: dirs = []; self._stop.set(); self.chart.note(f"{self.logdir} skipped: {e}")
-        for d in dirs:
-            name = self.prefix + _run_name(self.logdir, d)
-            if name in self.failed: continue
-            try: self._read(name, d)
-            except Exception as e:
-                self.failed.add(name); self.chart.note(f"{name} skipped: {type(e).__name__}: {e}")
+# %% ../nbs/33_trackers.ipynb #a9b39731
+@patch
+def read_new(self:TensorBoardFollower):
+    "One pass: new runs, then new scalars of every run (an unreadable run becomes a note)."
+    try: dirs = _event_dirs(self.logdir)
+    except OSError as e: dirs = []; self._stop.set(); self.chart.note(f"{self.logdir} skipped: {e}")
+    for d in dirs:
+        name = self.prefix + _run_name(self.logdir, d)
+        if name in self.failed: continue
+        try: self._read(name, d)
+        except Exception as e:
+            self.failed.add(name); self.chart.note(f"{name} skipped: {type(e).__name__}: {e}")
 
-    def _read(self, name:str, d:Path):
-        if name not in self.accs: self.accs[name] = _accumulator(d); self.chart._feed(name)
-        acc, feed = self.accs[name], self.chart.runs[name]
-        acc.Reload()
-        for t in acc.Tags()['scalars']:
-            last = self.last.get((name, t), float('-inf'))
-            new = [e for e in acc.Scalars(t) if e.step > last]
-            for e in new: feed.push(e.step, **{t: e.value})
-            if new: self.last[name, t] = new[-1].step
-
+@patch
+def _read(self:TensorBoardFollower, name:str, d:Path):
+    if name not in self.accs: self.accs[name] = _accumulator(d); self.chart._feed(name)
+    acc, feed = self.accs[name], self.chart.runs[name]
+    acc.Reload()
+    for t in acc.Tags()['scalars']:
+        last = self.last.get((name, t), float('-inf'))
+        new = [e for e in acc.Scalars(t) if e.step > last]
+        for e in new: feed.push(e.step, **{t: e.value})
+        if new: self.last[name, t] = new[-1].step
 
 # %% ../nbs/33_trackers.ipynb #a7b3da1c
 @patch
@@ -135,7 +140,7 @@ def add_tensorboard(self:RunsChart, logdir, # a TensorBoard log directory: each 
         self.on_close.append(f._stop.set)  # the thread ends with the chart
     return self
 
-# %% ../nbs/33_trackers.ipynb #33f58055
+# %% ../nbs/33_trackers.ipynb #79474f13
 import csv, io
 
 def _floats_of(row:dict) -> dict[str, float]:
@@ -154,30 +159,32 @@ class CSVFollower(Poller):
         self.path, self.feed = Path(path), chart._feed(name)
         self.header, self.head, self.pos, self.buf, self.last = None, None, 0, '', {}  # last: term -> last step shown
 
-    def read_new(self):
-        "Push the complete lines appended since the last call (reading again from the top after a rewrite)."
-        if not self.path.exists(): return
-        with open(self.path, encoding='utf-8', newline='') as f:
-            first = f.readline()
-            if self.header is not None and first.rstrip('\r\n') != self.head:  # rewritten from the top
-                self.header, self.pos, self.buf = None, 0, ''
-            f.seek(self.pos); chunk = f.read()
-        self.pos += len(chunk.encode('utf-8'))
-        *lines, self.buf = (self.buf + chunk).split('\n')
-        if self.header is None and lines:
-            self.head = lines.pop(0).rstrip('\r'); self.header = next(csv.reader([self.head]))
-        if self.header is not None and 'step' not in self.header:
-            raise ValueError(f"{self.path.name}: columns {self.header[:8]}: expected a 'step' column")
-        for row in csv.DictReader(lines, fieldnames=self.header): self._push(row)
-
-    def _push(self, row:dict):
-        try: step = float(row['step'])
-        except (TypeError, ValueError): return
-        new = {k: v for k, v in _floats_of(row).items() if step > self.last.get(k, float('-inf'))}
-        if new: self.feed.push(step, **new); self.last.update(dict.fromkeys(new, step))
-
-
     def label(self) -> str: return self.path.name
+
+# %% ../nbs/33_trackers.ipynb #e4ebbe69
+@patch
+def read_new(self:CSVFollower):
+    "Push the complete lines appended since the last call (reading again from the top after a rewrite)."
+    if not self.path.exists(): return
+    with open(self.path, encoding='utf-8', newline='') as f:
+        first = f.readline()
+        if self.header is not None and first.rstrip('\r\n') != self.head:  # rewritten from the top
+            self.header, self.pos, self.buf = None, 0, ''
+        f.seek(self.pos); chunk = f.read()
+    self.pos += len(chunk.encode('utf-8'))
+    *lines, self.buf = (self.buf + chunk).split('\n')
+    if self.header is None and lines:
+        self.head = lines.pop(0).rstrip('\r'); self.header = next(csv.reader([self.head]))
+    if self.header is not None and 'step' not in self.header:
+        raise ValueError(f"{self.path.name}: columns {self.header[:8]}: expected a 'step' column")
+    for row in csv.DictReader(lines, fieldnames=self.header): self._push(row)
+
+@patch
+def _push(self:CSVFollower, row:dict):
+    try: step = float(row['step'])
+    except (TypeError, ValueError): return
+    new = {k: v for k, v in _floats_of(row).items() if step > self.last.get(k, float('-inf'))}
+    if new: self.feed.push(step, **new); self.last.update(dict.fromkeys(new, step))
 
 # %% ../nbs/33_trackers.ipynb #24e4160c
 @patch
@@ -313,7 +320,7 @@ class TensorBoardWriter:
     def on_end(self, run):
         if self.writer is not None: self.writer.close(); self.writer = None
 
-# %% ../nbs/33_trackers.ipynb #136cb8ae
+# %% ../nbs/33_trackers.ipynb #9f4600d8
 class MLflowWriter:
     "A `Run` callback logging each term as an MLflow metric, in a run named after the `Run`."
     def __init__(self, store,                   # an `mlruns` folder, or a tracking URI
@@ -322,20 +329,24 @@ class MLflowWriter:
         self.store, self.experiment, self.client, self.run_id = store, experiment, None, None
     def __repr__(self): return f"MLflowWriter({str(self.store)!r}, experiment={self.experiment!r})"
 
-    def on_start(self, run):
-        if self.run_id is not None: return
-        self.client = c = _mlflow_client(self.store, create=True)
-        e = c.get_experiment_by_name(self.experiment)
-        eid = e.experiment_id if e else c.create_experiment(self.experiment)
-        self.run_id = c.create_run(eid, run_name=run.name).info.run_id
-
-    def _log(self, step:int, terms:dict):
-        from mlflow.entities import Metric
-        import time
-        t = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), t, step) for k, v in terms.items()])
-
     def on_step(self, run, step:int, terms:dict): self._log(step, terms)
     def on_eval(self, run, step:int, terms:dict): self._log(step, {f"valid_{k}": v for k, v in terms.items()})
     def on_end(self, run):
         self.client.set_terminated(self.run_id, 'FAILED' if run.state == 'failed' else 'FINISHED')
+
+# %% ../nbs/33_trackers.ipynb #ea87d5f0
+@patch
+def on_start(self:MLflowWriter, run):
+    "Open the store and start an MLflow run named after `run` (once)."
+    if self.run_id is not None: return
+    self.client = c = _mlflow_client(self.store, create=True)
+    e = c.get_experiment_by_name(self.experiment)
+    eid = e.experiment_id if e else c.create_experiment(self.experiment)
+    self.run_id = c.create_run(eid, run_name=run.name).info.run_id
+
+@patch
+def _log(self:MLflowWriter, step:int, terms:dict):
+    from mlflow.entities import Metric
+    import time
+    t = int(time.time() * 1000)
+    self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), t, step) for k, v in terms.items()])
