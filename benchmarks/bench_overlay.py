@@ -12,7 +12,7 @@ and the ratios 10 runs / 1 run and 100k / 1k, which are the O(1) claims: cost gr
 With `--browser`, also the browser side (headless Chromium in a real JupyterLab, Playwright, as
 bench_dashboard.py does for one run): the JS time to apply each update message to the Vega view, 1 vs 10 runs of 100k
 points each (two terms a run), every run getting 20 new steps per update. Target: p90 within one frame (16.7 ms)."""
-import argparse, statistics, sys, time
+import argparse, os, statistics, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd
 
@@ -111,6 +111,7 @@ def main():
     a = ap.parse_args()
     updates = 50 if a.quick else 300
     res = {}
+    print(f"load average (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} cores: figures are per update, side by side")
     print(f"{'runs':>5} {'points/run':>11} {'median ms':>10} {'p90 ms':>8} {'ms per run':>11}")
     for n_runs in (1, 10):
         for n_points in (1_000, 100_000):
@@ -130,6 +131,7 @@ def main():
         print(f"browser (Chromium, JS per update): " + '; '.join(f"{k} run(s) of 100k: median {v['median_ms']:.1f} ms, "
               f"p90 {v['p90_ms']:.1f} ms, {v['rows_in_view']:,} rows in view" for k, v in b.items()))
         print(f"10 runs / 1 run p90: {b[10]['p90_ms'] / b[1]['p90_ms']:.2f}x; target p90 <= 16.7 ms")
+    print(f"load average at the end: {os.getloadavg()}")
 
 
 if __name__ == '__main__':

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset
 # %% auto #0
 __all__ = ['batch_to', 'batch_len', 'describe_batch', 'loss_of', 'LoaderData', 'as_data', 'batches_per_epoch']
 
-# %% ../nbs/09_loaders.ipynb #8b1b2004
+# %% ../nbs/09_loaders.ipynb #5a49420d
 def _tensors(batch) -> list[torch.Tensor]:
     "Every tensor in `batch`, in order."
     if isinstance(batch, torch.Tensor): return [batch]
@@ -34,6 +34,7 @@ def batch_len(batch) -> int:
     ts = [t for t in _tensors(batch) if t.dim() > 0]
     return ts[0].shape[0] if ts else 1
 
+# %% ../nbs/09_loaders.ipynb #1e2d7e25
 def describe_batch(batch) -> str:
     "Type and shapes of `batch`, for error messages: 'a tuple of 2: tensor (4, 3) float32, tensor (4,) int64'."
     def one(b):
@@ -59,7 +60,11 @@ def loss_of(model:torch.nn.Module, # the model being trained
         raise TypeError(f"loss_fn={loss_fn!r}: expected a callable (model, batch) -> dict or scalar tensor")
     def terms(batch):
         out = loss_fn(model, batch)
-        return {'loss': out} if isinstance(out, torch.Tensor) else out
+        if isinstance(out, torch.Tensor): return {'loss': out}
+        if not isinstance(out, dict):
+            raise TypeError(f"loss_fn() returned {type(out).__name__}: "
+                            "expected a dict of scalar tensors or a scalar tensor")
+        return out
     return terms
 
 # %% ../nbs/09_loaders.ipynb #1885f723

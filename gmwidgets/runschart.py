@@ -32,8 +32,11 @@ def split_name(name:str) -> tuple[str, str]:
     return run, term
 
 # %% ../nbs/16_runschart.ipynb #2e8d9bb3
-def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale:bool, width:int, height:int):
-    "One panel of the overlay: raw and EMA lines and tooltip points of the terms `names`, a line per run."
+def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale:bool, width:int, height:int,
+                   smooth:bool=False, # an EMA layer (`smooth_on` fades the raw lines under it)
+                   interactive:bool=True, # tooltip points (a live view); False: a static picture
+                  ):
+    "One panel of the overlay: raw lines (and EMA lines, tooltip points) of the terms `names`, a line per run."
     y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),
                         scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
     fade = alt.condition(shown, alt.value(1.0), alt.value(0.08))
@@ -42,23 +45,23 @@ def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale
     dash = alt.StrokeDash('term:N', title=None, legend=None if len(names) < 2 else alt.Legend())
     def line(w, op, f):
         return base.mark_line(strokeWidth=w, opacity=alt.expr(f"{SMOOTH_PARAM} ? {op}")).encode(y=y(f), strokeDash=dash)
-    raw, ema = line(1, '0.3 : 1', 'value'), line(2, '1 : 0', 'ema')
-    tips = base.mark_point(opacity=0, size=40).encode(y=y('value'), tooltip=[
-        alt.Tooltip('run:N'), alt.Tooltip('term:N'), alt.Tooltip('step:Q'), alt.Tooltip('value:Q', format='.4g')])
+    layers = [line(1, '0.3 : 1', 'value')] + ([line(2, '1 : 0', 'ema')] if smooth else [])
+    if interactive: layers.append(base.mark_point(opacity=0, size=40).encode(y=y('value'), tooltip=[
+        alt.Tooltip('run:N'), alt.Tooltip('term:N'), alt.Tooltip('step:Q'), alt.Tooltip('value:Q')]))
     keep = alt.FieldOneOfPredicate(field='term', oneOf=list(names))
-    return alt.layer(raw, ema, tips, title=title).transform_filter(keep)
+    return alt.layer(*layers, title=title).transform_filter(keep)
 
 # %% ../nbs/16_runschart.ipynb #74e3db16
 @functools.lru_cache(maxsize=64)
 def _runs_spec(runs:tuple, terms:tuple, panels:tuple|None, log_scale:bool, smooth:bool, kw:tuple) -> str:
     kw = dict(kw); width, height, columns = kw.get('width', 280), kw.get('height', 160), kw.get('columns', 2)
+    interactive = kw.get('interactive', True)
     panels = _check_panels(list(terms), None if panels is None else {k: list(v) for k, v in panels})
-    shown = alt.selection_point(fields=['run'], bind='legend', name='shown_runs')
+    shown = alt.selection_point(fields=['run'], bind='legend', name='shown_runs', toggle='true')
     color = alt.Color('run:N', title='run', scale=alt.Scale(domain=list(runs)))
-    charts = [_overlay_panel(t, names, color, shown, log_scale, width, height) for t, names in panels.items()]
-    split = f"indexof(datum.series, '{SEP}')"
-    chart = alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME)).transform_calculate(
-        run=f"slice(datum.series, 0, {split})", term=f"slice(datum.series, {split} + 1)")
+    charts = [_overlay_panel(t, names, color, shown, log_scale, width, height, smooth, interactive)
+              for t, names in panels.items()]
+    chart = alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME))
     with warnings.catch_warnings():  # altair merges the legend selection of each panel into one: what we want
         warnings.filterwarnings('ignore', 'Automatically deduplicated selection')
         return json.dumps(chart.add_params(shown, alt.param(name=SMOOTH_PARAM, value=bool(smooth))).to_dict())
@@ -66,33 +69,28 @@ def _runs_spec(runs:tuple, terms:tuple, panels:tuple|None, log_scale:bool, smoot
 def runs_spec(runs:list[str], # run names, in legend order
               terms:list[str], # term names
               panels:dict[str, list[str]]|None=None, # panel title -> terms; default `default_panels(terms)`
-              log_scale:bool=False, smooth:bool=False, **chart_kw) -> dict:
-    "The Vega-Lite spec of the overlay over the named dataset `points` (step, series = run␟term, value, ema)."
+              log_scale:bool=False, smooth:bool=False,
+              **chart_kw) -> dict: # width, height, columns; interactive=False: a static picture
+    "The Vega-Lite spec of the overlay over the named dataset `points` (step, series, run, term, value, ema)."
     if not runs or not terms: raise ValueError(f"runs={runs}, terms={terms}: expected at least one run and one term")
     key = None if panels is None else tuple((k, tuple(v)) for k, v in panels.items())
     return json.loads(_runs_spec(tuple(runs), tuple(terms), key, log_scale, smooth, tuple(sorted(chart_kw.items()))))
 
-# %% ../nbs/16_runschart.ipynb #a7124461
+# %% ../nbs/16_runschart.ipynb #a16b4e5c
+import traitlets as T
+
 class RunsChart(LiveChart):
     "Several runs overlaid: one colour per run, panels per term; live for runs of this kernel and followed files."
+    series_sep = T.Unicode(SEP).tag(sync=True)  # the page splits each series name at it into the fields run, term
+
     def __init__(self, *sources,             # `Run`s, history DataFrames, paths (.jsonl followed; .csv, .parquet read)
-                 max_points:int=400,         # display points a series, at most (10 runs x 4 terms: 16k points shown)
+                 max_points:int=100,         # display points a series, at most (10 runs x 2 terms: 2k points shown)
                  **kw):                      # passed on to `LiveChart` (panels, log_scale, smooth, rate_hz, ...)
         super().__init__(max_points=max_points, **kw)
         self.runs, self.notes = {}, []       # run name -> its feed; notes about sources that could not be read
         self.on_close = []                   # callables run at `close()` (e.g. stopping a reader thread)
+        self.observe(self._on_overlay_smooth, names=['smooth'])
         for s in sources: self.add(s)
-
-    def _spec_for(self, names:list[str]) -> dict:
-        "The overlay spec for the series `names` (run␟term) with the current panels, scale and smoothing."
-        if not names: return {}
-        pairs = [split_name(n) for n in names]
-        runs, terms = list(dict.fromkeys(r for r, _ in pairs)), list(dict.fromkeys(t for _, t in pairs))
-        panels = None if self._panels is None else {**self._panels, **{t: [t] for t in terms
-                                                   if not any(t in v for v in self._panels.values())}}
-        spec = runs_spec(runs, terms, panels, self.log_scale, self.smooth is not None, **self._chart_kw)
-        if self.notes: spec['title'] = {'text': 'skipped:', 'subtitle': self.notes[-5:], 'anchor': 'start'}
-        return spec
 
     def close(self):
         "Let go of every source (callbacks leave their runs, followers stop), then close the widget."
@@ -100,7 +98,40 @@ class RunsChart(LiveChart):
         for f in getattr(self, 'on_close', []): f()
         super().close()
 
-# %% ../nbs/16_runschart.ipynb #8b10d1f5
+# %% ../nbs/16_runschart.ipynb #21558912
+from fastcore.basics import patch
+
+@patch
+def _spec_for(self:RunsChart, names:list[str], interactive:bool=True) -> dict:
+    "The overlay spec for the series `names` (run␟term) with the current panels, scale and smoothing."
+    if not names: return {}
+    pairs = [split_name(n) for n in names]
+    runs, terms = list(dict.fromkeys(r for r, _ in pairs)), list(dict.fromkeys(t for _, t in pairs))
+    panels = None if self._panels is None else {**self._panels, **{t: [t] for t in terms
+                                               if not any(t in v for v in self._panels.values())}}
+    kw = self._chart_kw if interactive else {**self._chart_kw, 'interactive': False}
+    spec = runs_spec(runs, terms, panels, self.log_scale, self.smooth is not None, **kw)
+    if self.notes: spec['title'] = {'text': 'skipped:', 'subtitle': self.notes[-5:], 'anchor': 'start'}
+    return spec
+
+@patch
+def _on_overlay_smooth(self:RunsChart, change):
+    "Smoothing on or off: the spec gains or loses its EMA layer."
+    with self._lock: self._refresh_spec()
+
+# %% ../nbs/16_runschart.ipynb #9bba4e50
+def _with_run_term(df:pd.DataFrame) -> pd.DataFrame:
+    "`df` (a `series` column of run␟term names) with the columns `run` and `term`."
+    pairs = [split_name(n) for n in df['series']]
+    return df.assign(run=[r for r, _ in pairs], term=[t for _, t in pairs])
+
+@patch
+def _frame(self:RunsChart) -> pd.DataFrame: return _with_run_term(LiveChart._frame(self))
+
+@patch
+def _display_frame(self:RunsChart) -> pd.DataFrame: return _with_run_term(LiveChart._display_frame(self))
+
+# %% ../nbs/16_runschart.ipynb #786b8892
 class RunFeed:
     "Push the terms of one run into a `RunsChart` under `name`; also a `Run` callback, skipping steps already shown."
     def __init__(self, chart:RunsChart, name:str):
@@ -125,12 +156,17 @@ class RunFeed:
         self._status = text
         self.chart.status = f"{self.name}: {text}" if text else ''
 
-    def on_step(self, run, step:int, terms:dict):
-        with self.lock:
-            if step > self.last: self.push(step, **terms); self.last = step
+# %% ../nbs/16_runschart.ipynb #1027d3cc
+@patch
+def on_step(self:RunFeed, run, step:int, terms:dict):
+    "A `Run` callback: push the step's terms, unless that step is shown already."
+    with self.lock:
+        if step > self.last: self.push(step, **terms); self.last = step
 
-    def on_eval(self, run, step:int, terms:dict):
-        with self.lock: self.push(step, **{f"valid_{k}": v for k, v in terms.items()})
+@patch
+def on_eval(self:RunFeed, run, step:int, terms:dict):
+    "A `Run` callback: push the evaluation's terms as `valid_*`."
+    with self.lock: self.push(step, **{f"valid_{k}": v for k, v in terms.items()})
 
 # %% ../nbs/16_runschart.ipynb #1baf2156
 def _history_rows(df:pd.DataFrame) -> list[dict]:
@@ -146,8 +182,6 @@ def read_history(path) -> pd.DataFrame:
     raise ValueError(f"path={str(path)!r}: expected a .jsonl, .csv or .parquet history")
 
 # %% ../nbs/16_runschart.ipynb #0db45641
-from fastcore.basics import patch
-
 @patch
 def _feed(self:RunsChart, name:str) -> RunFeed:
     "A new feed for run `name` (a `ValueError` if the name is taken)."
@@ -166,7 +200,7 @@ def add(self:RunsChart, source, # a `Run`, a history DataFrame, or a path (.json
     if isinstance(source, (str, Path)): return self._add_path(Path(source), name or Path(source).stem)
     raise TypeError(f"source is {type(source).__name__}: expected a Run, a history DataFrame or a path")
 
-# %% ../nbs/16_runschart.ipynb #3b40057b
+# %% ../nbs/16_runschart.ipynb #0143e68a
 @patch
 def _add_rows(self:RunsChart, rows:list[dict], name:str) -> RunsChart:
     "A saved history: every row at once."
@@ -185,6 +219,7 @@ def _add_run(self:RunsChart, run:Run, name:str) -> RunsChart:
             feed.push(r['step'], **_points(r)); feed.last = r['step']
     return self
 
+# %% ../nbs/16_runschart.ipynb #090b413b
 @patch
 def _add_path(self:RunsChart, path:Path, name:str) -> RunsChart:
     "A file: a .jsonl history followed as it grows, or a saved .csv/.parquet read once (unreadable: a note)."

@@ -1,4 +1,4 @@
-"""Other trackers' logs (TensorBoard, MLflow, CSV) in the overlay chart; `Run` callbacks writing to TensorBoard and MLflow.
+"""Other trackers' logs (TensorBoard, MLflow, CSV) in the overlay chart, live; `Run` callbacks writing to them.
 
 Docs: https://gmwidgets.github.io/gmwidgets/trackers.html.md"""
 
@@ -13,7 +13,8 @@ from fastcore.basics import patch
 from .runschart import RunsChart
 
 # %% auto #0
-__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter', 'MLflowWriter']
+__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'MLflowFollower',
+           'TensorBoardWriter', 'MLflowWriter']
 
 # %% ../nbs/33_trackers.ipynb #f7def6e5
 def _need(module:str, extra:str):
@@ -29,7 +30,7 @@ def _frame(series:dict[str, list[tuple[int, float]]]) -> pd.DataFrame:
     df = pd.concat(parts, axis=1).sort_index()
     return df.rename_axis('step').reset_index()
 
-# %% ../nbs/33_trackers.ipynb #35171311
+# %% ../nbs/33_trackers.ipynb #03b47316
 class Poller:
     "A daemon thread calling `read_new()` every `poll` seconds until stopped; a read that raises ends it with a note."
     def __init__(self, chart:RunsChart, # where notes go
@@ -43,24 +44,27 @@ class Poller:
     def read_new(self): raise NotImplementedError("a Poller subclass defines read_new()")
     def label(self) -> str: return self.thread_name  # names the source in a note
 
-    def _loop(self):
-        while not self._stop.is_set():
-            try: self.read_new()
-            except Exception as e:
-                self.chart.note(f"{self.label()} skipped: {type(e).__name__}: {e}"); return
-            self._stop.wait(self.poll)
+# %% ../nbs/33_trackers.ipynb #0189dadb
+@patch
+def _loop(self:Poller):
+    while not self._stop.is_set():
+        try: self.read_new()
+        except Exception as e:
+            self.chart.note(f"{self.label()} skipped: {type(e).__name__}: {e}"); return
+        self._stop.wait(self.poll)
 
-    def start(self):
-        self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
-        self._thread.start()
-        return self
+@patch
+def start(self:Poller):
+    self._thread = threading.Thread(target=self._loop, name=self.thread_name, daemon=True)
+    self._thread.start()
+    return self
 
-    def stop(self, timeout:float=5.0):
-        "Stop polling, after one last read."
-        self._stop.set()
-        if self._thread is not None: self._thread.join(timeout)
-        self.read_new()
-
+@patch
+def stop(self:Poller, timeout:float=5.0):
+    "Stop polling, after one last read."
+    self._stop.set()
+    if self._thread is not None: self._thread.join(timeout)
+    self.read_new()
 
 # %% ../nbs/33_trackers.ipynb #8f4fdca1
 def _event_dirs(logdir:Path) -> list[Path]:
@@ -88,7 +92,7 @@ def tensorboard_runs(logdir, # a TensorBoard log directory
         out[_run_name(logdir, d)] = _frame(scalars)
     return out
 
-# %% ../nbs/33_trackers.ipynb #89a610b9
+# %% ../nbs/33_trackers.ipynb #786ddb04
 class TensorBoardFollower(Poller):
     "Follow the runs of a TensorBoard logdir into a `RunsChart`, polling for new folders and new events."
     def __init__(self, chart:RunsChart, logdir, poll:float=1.0, prefix:str=''):
@@ -96,27 +100,29 @@ class TensorBoardFollower(Poller):
         self.logdir, self.prefix = Path(logdir), prefix
         self.accs, self.last, self.failed = {}, {}, set()  # run -> accumulator; (run, tag) -> last step; runs skipped
 
-    def read_new(self):
-        "One pass: new runs, then new scalars of every run (an unreadable run becomes a note)."
-        try: dirs = _event_dirs(self.logdir)
-        except OSError as e: dirs = []; self._stop.set(); self.chart.note(f"{self.logdir} skipped: {e}")
-        for d in dirs:
-            name = self.prefix + _run_name(self.logdir, d)
-            if name in self.failed: continue
-            try: self._read(name, d)
-            except Exception as e:
-                self.failed.add(name); self.chart.note(f"{name} skipped: {type(e).__name__}: {e}")
+# %% ../nbs/33_trackers.ipynb #a9b39731
+@patch
+def read_new(self:TensorBoardFollower):
+    "One pass: new runs, then new scalars of every run (an unreadable run becomes a note)."
+    try: dirs = _event_dirs(self.logdir)
+    except OSError as e: dirs = []; self._stop.set(); self.chart.note(f"{self.logdir} skipped: {e}")
+    for d in dirs:
+        name = self.prefix + _run_name(self.logdir, d)
+        if name in self.failed: continue
+        try: self._read(name, d)
+        except Exception as e:
+            self.failed.add(name); self.chart.note(f"{name} skipped: {type(e).__name__}: {e}")
 
-    def _read(self, name:str, d:Path):
-        if name not in self.accs: self.accs[name] = _accumulator(d); self.chart._feed(name)
-        acc, feed = self.accs[name], self.chart.runs[name]
-        acc.Reload()
-        for t in acc.Tags()['scalars']:
-            last = self.last.get((name, t), float('-inf'))
-            new = [e for e in acc.Scalars(t) if e.step > last]
-            for e in new: feed.push(e.step, **{t: e.value})
-            if new: self.last[name, t] = new[-1].step
-
+@patch
+def _read(self:TensorBoardFollower, name:str, d:Path):
+    if name not in self.accs: self.accs[name] = _accumulator(d); self.chart._feed(name)
+    acc, feed = self.accs[name], self.chart.runs[name]
+    acc.Reload()
+    for t in acc.Tags()['scalars']:
+        last = self.last.get((name, t), float('-inf'))
+        new = [e for e in acc.Scalars(t) if e.step > last]
+        for e in new: feed.push(e.step, **{t: e.value})
+        if new: self.last[name, t] = new[-1].step
 
 # %% ../nbs/33_trackers.ipynb #a7b3da1c
 @patch
@@ -134,7 +140,7 @@ def add_tensorboard(self:RunsChart, logdir, # a TensorBoard log directory: each 
         self.on_close.append(f._stop.set)  # the thread ends with the chart
     return self
 
-# %% ../nbs/33_trackers.ipynb #33f58055
+# %% ../nbs/33_trackers.ipynb #79474f13
 import csv, io
 
 def _floats_of(row:dict) -> dict[str, float]:
@@ -153,30 +159,32 @@ class CSVFollower(Poller):
         self.path, self.feed = Path(path), chart._feed(name)
         self.header, self.head, self.pos, self.buf, self.last = None, None, 0, '', {}  # last: term -> last step shown
 
-    def read_new(self):
-        "Push the complete lines appended since the last call (reading again from the top after a rewrite)."
-        if not self.path.exists(): return
-        with open(self.path, encoding='utf-8', newline='') as f:
-            first = f.readline()
-            if self.header is not None and first.rstrip('\r\n') != self.head:  # rewritten from the top
-                self.header, self.pos, self.buf = None, 0, ''
-            f.seek(self.pos); chunk = f.read()
-        self.pos += len(chunk.encode('utf-8'))
-        *lines, self.buf = (self.buf + chunk).split('\n')
-        if self.header is None and lines:
-            self.head = lines.pop(0).rstrip('\r'); self.header = next(csv.reader([self.head]))
-        if self.header is not None and 'step' not in self.header:
-            raise ValueError(f"{self.path.name}: columns {self.header[:8]}: expected a 'step' column")
-        for row in csv.DictReader(lines, fieldnames=self.header): self._push(row)
-
-    def _push(self, row:dict):
-        try: step = float(row['step'])
-        except (TypeError, ValueError): return
-        new = {k: v for k, v in _floats_of(row).items() if step > self.last.get(k, float('-inf'))}
-        if new: self.feed.push(step, **new); self.last.update(dict.fromkeys(new, step))
-
-
     def label(self) -> str: return self.path.name
+
+# %% ../nbs/33_trackers.ipynb #e4ebbe69
+@patch
+def read_new(self:CSVFollower):
+    "Push the complete lines appended since the last call (reading again from the top after a rewrite)."
+    if not self.path.exists(): return
+    with open(self.path, encoding='utf-8', newline='') as f:
+        first = f.readline()
+        if self.header is not None and first.rstrip('\r\n') != self.head:  # rewritten from the top
+            self.header, self.pos, self.buf = None, 0, ''
+        f.seek(self.pos); chunk = f.read()
+    self.pos += len(chunk.encode('utf-8'))
+    *lines, self.buf = (self.buf + chunk).split('\n')
+    if self.header is None and lines:
+        self.head = lines.pop(0).rstrip('\r'); self.header = next(csv.reader([self.head]))
+    if self.header is not None and 'step' not in self.header:
+        raise ValueError(f"{self.path.name}: columns {self.header[:8]}: expected a 'step' column")
+    for row in csv.DictReader(lines, fieldnames=self.header): self._push(row)
+
+@patch
+def _push(self:CSVFollower, row:dict):
+    try: step = float(row['step'])
+    except (TypeError, ValueError): return
+    new = {k: v for k, v in _floats_of(row).items() if step > self.last.get(k, float('-inf'))}
+    if new: self.feed.push(step, **new); self.last.update(dict.fromkeys(new, step))
 
 # %% ../nbs/33_trackers.ipynb #24e4160c
 @patch
@@ -193,39 +201,105 @@ def add_csv(self:RunsChart, path,        # a CSV history with a `step` column
     else: f.read_new()
     return self
 
-# %% ../nbs/33_trackers.ipynb #0a51c2d3
+# %% ../nbs/33_trackers.ipynb #2b85d7ef
+import contextlib
+_env_lock = threading.Lock()
+
+@contextlib.contextmanager
+def _file_store_allowed():
+    "`MLFLOW_ALLOW_FILE_STORE=true` inside the block only (then as it was before)."
+    with _env_lock:
+        old = os.environ.get('MLFLOW_ALLOW_FILE_STORE')
+        os.environ['MLFLOW_ALLOW_FILE_STORE'] = 'true'
+        try: yield
+        finally:
+            if old is None: os.environ.pop('MLFLOW_ALLOW_FILE_STORE', None)
+            else: os.environ['MLFLOW_ALLOW_FILE_STORE'] = old
+
+# %% ../nbs/33_trackers.ipynb #4322b203
 def _mlflow_client(store, create:bool=False):
     "An `MlflowClient` for a local `mlruns` folder (made if `create`) or a tracking URI."
     m = _need('mlflow.tracking', 'mlflow')
-    if '://' in str(store) or str(store).startswith(('file:', 'sqlite:')): return m.MlflowClient(str(store))
-    p = Path(store)
-    if create: p.mkdir(parents=True, exist_ok=True)
-    if not p.is_dir(): raise ValueError(f"store={str(store)!r}: expected an mlruns folder or a tracking URI")
-    os.environ.setdefault('MLFLOW_ALLOW_FILE_STORE', 'true')  # MLflow 3 refuses file stores without it
-    return m.MlflowClient(p.resolve().as_uri())
+    if '://' in str(store) or str(store).startswith(('file:', 'sqlite:')): uri = str(store)
+    else:
+        p = Path(store)
+        if create: p.mkdir(parents=True, exist_ok=True)
+        if not p.is_dir(): raise ValueError(f"store={str(store)!r}: expected an mlruns folder or a tracking URI")
+        uri = p.resolve().as_uri()
+    with _file_store_allowed(): return m.MlflowClient(uri)
+
+def _experiment_ids(client, experiment:str|None, store) -> list[str]:
+    "Ids of the experiment named `experiment` (a `ValueError` if absent), or of every experiment."
+    exps = [e for e in client.search_experiments() if experiment is None or e.name == experiment]
+    if experiment is not None and not exps: raise ValueError(f"experiment={experiment!r}: not in {str(store)!r}")
+    return [e.experiment_id for e in exps]
+
+# %% ../nbs/33_trackers.ipynb #9aa70094
+def _run_label(r, taken) -> str:
+    "A run's name in the chart: its run name, with its id's first 8 characters if the name is `taken`."
+    name = r.info.run_name or r.info.run_id[:8]
+    return f"{name} ({r.info.run_id[:8]})" if name in taken else name
 
 def mlflow_runs(store,                 # an `mlruns` folder, or a tracking URI
                 experiment:str|None=None, # an experiment's name; None: every experiment
                ) -> dict[str, pd.DataFrame]:
     "Every run of the store as a history (step and one column per metric)."
-    c = _mlflow_client(store)
-    exps = [e for e in c.search_experiments() if experiment is None or e.name == experiment]
-    if experiment is not None and not exps: raise ValueError(f"experiment={experiment!r}: not in {str(store)!r}")
-    out = {}
-    for r in c.search_runs([e.experiment_id for e in exps]) if exps else []:
-        name = r.info.run_name or r.info.run_id[:8]
-        if name in out: name = f"{name} ({r.info.run_id[:8]})"
+    c, out = _mlflow_client(store), {}
+    ids = _experiment_ids(c, experiment, store)
+    for r in c.search_runs(ids) if ids else []:
         history = lambda k: [(m.step, m.value) for m in c.get_metric_history(r.info.run_id, k)]
-        out[name] = _frame({k: history(k) for k in r.data.metrics})
+        out[_run_label(r, out)] = _frame({k: history(k) for k in r.data.metrics})
     return out
 
+# %% ../nbs/33_trackers.ipynb #b4aecfa8
+class MLflowFollower(Poller):
+    "Follow the runs of an MLflow store into a `RunsChart`: new runs, new steps of every metric."
+    def __init__(self, chart:RunsChart, store, experiment:str|None=None, poll:float=1.0, prefix:str=''):
+        super().__init__(chart, poll, 'gmwidgets-mlflow')
+        self.store, self.experiment, self.prefix = store, experiment, prefix
+        self.client = _mlflow_client(store)
+        _experiment_ids(self.client, experiment, store)  # an experiment that is not there fails here, not in the thread
+        self.names, self.last, self.failed = {}, {}, set()  # run id -> run in the chart; (id, metric) -> last step
+
+    def label(self) -> str: return str(self.store)
+
+# %% ../nbs/33_trackers.ipynb #39a761e1
+@patch
+def read_new(self:MLflowFollower):
+    "One pass: new runs, then the new steps of every metric of every run (an unreadable run becomes a note)."
+    ids = _experiment_ids(self.client, self.experiment, self.store)
+    for r in self.client.search_runs(ids) if ids else []:
+        rid = r.info.run_id
+        if rid in self.failed: continue
+        if rid not in self.names:
+            self.names[rid] = name = self.prefix + _run_label(r, {n[len(self.prefix):] for n in self.chart.runs})
+            self.chart._feed(name)
+        try: self._read(rid, r.data.metrics)
+        except Exception as e:
+            self.failed.add(rid); self.chart.note(f"{self.names[rid]} skipped: {type(e).__name__}: {e}")
+
+@patch
+def _read(self:MLflowFollower, rid:str, metrics:dict):
+    feed = self.chart.runs[self.names[rid]]
+    for k in metrics:
+        last = self.last.get((rid, k), float('-inf'))
+        new = sorted((m.step, m.value) for m in self.client.get_metric_history(rid, k) if m.step > last)
+        for step, v in new: feed.push(step, **{k: v})
+        if new: self.last[rid, k] = new[-1][0]
+
+# %% ../nbs/33_trackers.ipynb #39dc742a
 @patch
 def add_mlflow(self:RunsChart, store,          # an `mlruns` folder, or a tracking URI
                experiment:str|None=None,        # an experiment's name; None: every experiment
                prefix:str='',                   # put before each run's name
+               live:bool=True,                  # keep following it (new runs, new steps) until the chart closes
+               poll:float=1.0,                  # seconds between reads when live
               ) -> RunsChart:
-    "Overlay every run of an MLflow store, as it is now."
-    for name, h in mlflow_runs(store, experiment).items(): self.add(h, name=prefix + name)
+    "Overlay every run of an MLflow store."
+    f = MLflowFollower(self, store, experiment, poll, prefix)
+    f.read_new()
+    if live:
+        f.start(); self.on_close.append(f._stop.set)  # the thread ends with the chart
     return self
 
 # %% ../nbs/33_trackers.ipynb #7092a881
@@ -246,7 +320,7 @@ class TensorBoardWriter:
     def on_end(self, run):
         if self.writer is not None: self.writer.close(); self.writer = None
 
-# %% ../nbs/33_trackers.ipynb #136cb8ae
+# %% ../nbs/33_trackers.ipynb #9f4600d8
 class MLflowWriter:
     "A `Run` callback logging each term as an MLflow metric, in a run named after the `Run`."
     def __init__(self, store,                   # an `mlruns` folder, or a tracking URI
@@ -255,20 +329,24 @@ class MLflowWriter:
         self.store, self.experiment, self.client, self.run_id = store, experiment, None, None
     def __repr__(self): return f"MLflowWriter({str(self.store)!r}, experiment={self.experiment!r})"
 
-    def on_start(self, run):
-        if self.run_id is not None: return
-        self.client = c = _mlflow_client(self.store, create=True)
-        e = c.get_experiment_by_name(self.experiment)
-        eid = e.experiment_id if e else c.create_experiment(self.experiment)
-        self.run_id = c.create_run(eid, run_name=run.name).info.run_id
-
-    def _log(self, step:int, terms:dict):
-        from mlflow.entities import Metric
-        import time
-        t = int(time.time() * 1000)
-        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), t, step) for k, v in terms.items()])
-
     def on_step(self, run, step:int, terms:dict): self._log(step, terms)
     def on_eval(self, run, step:int, terms:dict): self._log(step, {f"valid_{k}": v for k, v in terms.items()})
     def on_end(self, run):
         self.client.set_terminated(self.run_id, 'FAILED' if run.state == 'failed' else 'FINISHED')
+
+# %% ../nbs/33_trackers.ipynb #ea87d5f0
+@patch
+def on_start(self:MLflowWriter, run):
+    "Open the store and start an MLflow run named after `run` (once)."
+    if self.run_id is not None: return
+    self.client = c = _mlflow_client(self.store, create=True)
+    e = c.get_experiment_by_name(self.experiment)
+    eid = e.experiment_id if e else c.create_experiment(self.experiment)
+    self.run_id = c.create_run(eid, run_name=run.name).info.run_id
+
+@patch
+def _log(self:MLflowWriter, step:int, terms:dict):
+    from mlflow.entities import Metric
+    import time
+    t = int(time.time() * 1000)
+    self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), t, step) for k, v in terms.items()])

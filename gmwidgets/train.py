@@ -185,6 +185,9 @@ class Run:
     def __repr__(self): return f"Run({self.name!r}, state={self.state!r}, step={self.step_count}, epoch={self.epoch})"
 
     @property
+    def _loss_name(self) -> str: return 'loss_fn()' if self.loss_fn else 'model.loss()'  # what errors call the loss
+
+    @property
     def state(self) -> str:
         "One of 'idle', 'running', 'paused', 'stopped', 'finished', 'failed'."
         return self._state
@@ -311,7 +314,7 @@ class Run:
         "Update on `batch` as step `k`; raise before the update if a term or the gradient norm is not finite."
         self.opt.zero_grad(set_to_none=True)
         terms = check_terms(self._loss(batch))
-        out = _floats(terms, 'loss()')
+        out = _floats(terms, self._loss_name)
         _check_finite(out, k)
         terms['loss'].backward()
         params = [p for g in self.opt.param_groups for p in g['params']]
@@ -334,7 +337,7 @@ class Run:
             out = _floats(self.model.train_step(batch, self.opt), 'train_step()')
             _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the model")
         else:
-            self._where = f"{'loss_fn()' if self.loss_fn else 'model.loss()'} at step {k}, on {describe_batch(batch)}"
+            self._where = f"{self._loss_name} at step {k}, on {describe_batch(batch)}"
             out = self._default_step(batch, k)
         return {**out, 'lr': self._base_lrs[0] * f}
 
@@ -350,7 +353,11 @@ class Run:
             try:
                 for batch in batches:
                     b = batch_len(batch)
-                    for k, v in _floats(check_terms(self._loss(batch_to(batch, dev))), 'loss()').items(): sums[k] = sums.get(k, 0.0) + v * b
+                    try: terms = _floats(check_terms(self._loss(batch_to(batch, dev))), self._loss_name)
+                    except Exception as e:  # name the user's function and the batch it could not use
+                        raise RuntimeError(f"{self._loss_name} failed in evaluate({split!r}) on {describe_batch(batch)}: "
+                                           f"{type(e).__name__}: {e}") from e
+                    for k, v in terms.items(): sums[k] = sums.get(k, 0.0) + v * b
                     n += b
             finally: self.model.train(was)
         if n == 0: raise ValueError(f"split {split!r} gave no batches: expected at least one")

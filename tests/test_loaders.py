@@ -131,6 +131,33 @@ def test_a_loader_the_loss_cannot_use_fails_on_the_first_batch_naming_type_and_s
     assert run.step_count == 0 and run.state == 'failed'
 
 
+def test_evaluate_names_loss_fn_and_the_batch_it_could_not_use():
+    valid = DataLoader(TensorDataset(torch.randn(8, 5), torch.randn(8)), batch_size=4)  # 5 features, model takes 3
+    run = Run(Regressor(), xy(), valid=valid, loss_fn=mse, batch_size=10)
+    with pytest.raises(RuntimeError) as e: run.evaluate()
+    msg = str(e.value)
+    where = "loss_fn() failed in evaluate('valid') on a list of 2: tensor (4, 5) float32, tensor (4,) float32"
+    assert msg.startswith(where), msg
+    assert 'RuntimeError: mat1 and mat2 shapes cannot be multiplied' in msg
+    assert isinstance(e.value.__cause__, RuntimeError)  # the user's error, kept as the cause
+    assert 'loss()' not in msg.replace('loss_fn()', '')
+
+
+def test_evaluate_during_training_fails_the_run_with_the_same_message():
+    valid = DataLoader(TensorDataset(torch.randn(8, 5), torch.randn(8)), batch_size=4)
+    run = Run(Regressor(), xy(), valid=valid, loss_fn=mse, batch_size=10, max_steps=10, eval_every=2).start()
+    with pytest.raises(RunError): run.wait(30)
+    msg = run.error_message
+    assert "failed in evaluate() after step 2: RuntimeError: loss_fn() failed in evaluate('valid') on a list of 2" in msg
+    assert run.step_count == 2
+
+
+def test_a_loss_fn_returning_a_list_is_named_in_the_error():
+    run = Run(Regressor(), xy(), loss_fn=lambda m, b: [mse(m, b)], batch_size=10, max_steps=2).start()
+    with pytest.raises(RunError): run.wait(30)
+    assert "loss_fn() returned list: expected a dict of scalar tensors or a scalar tensor" in run.error_message, run.error_message
+
+
 def test_bad_data_and_model_fail_before_training():
     with pytest.raises(TypeError, match="pass loss_fn="): Run(Regressor(), xy())
     with pytest.raises(TypeError, match="one-shot iterator"): Run(Regressor(), (b for b in [xy()]), loss_fn=mse)

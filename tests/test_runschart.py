@@ -60,7 +60,8 @@ def test_spec_colours_by_run_panels_by_term_and_legend_toggles():
     assert enc['color']['field'] == 'run' and enc['color']['scale']['domain'] == ['a', 'b']
     assert enc['strokeOpacity']['condition']['param'] == 'shown_runs'
     vlc.vegalite_to_vega(spec)  # compiles
-    pts = [dict(step=s, series=series_name(r, t), value=1.0 + s, ema=1.0 + s) for s in range(3) for r in 'ab'
+    pts = [dict(step=s, series=series_name(r, t), run=r, term=t, value=1.0 + s, ema=1.0 + s)
+           for s in range(3) for r in 'ab'
            for t in ('loss', 'valid_loss', 'kl')]
     png = vlc.vegalite_to_png({**spec, 'data': {'name': DATA_NAME, 'values': pts}})
     assert png[:4] == b'\x89PNG'

@@ -97,6 +97,37 @@ def test_mlflow_store_written_by_mlflow_itself(tmp_path, monkeypatch):
     assert h.step.tolist() == [0, 1, 2] and h.loss.tolist() == [3.0, 2.0, 1.0]
 
 
+def test_mlflow_store_followed_live_new_runs_and_steps_without_setting_the_env(tmp_path, monkeypatch):
+    import os
+    from mlflow.tracking import MlflowClient
+    monkeypatch.delenv('MLFLOW_ALLOW_FILE_STORE', raising=False)
+    store = tmp_path / 'mlruns'; store.mkdir()
+    with monkeypatch.context() as m:  # the writer (a plain MLflow client) opens the store with the switch on
+        m.setenv('MLFLOW_ALLOW_FILE_STORE', 'true')
+        c = MlflowClient(store.resolve().as_uri())
+        eid = c.create_experiment('live')
+    a = c.create_run(eid, run_name='a').info.run_id
+    for s in range(3): c.log_metric(a, 'loss', 3.0 - s, step=s)
+    chart = RunsChart().add_mlflow(store, experiment='live', poll=0.1)
+    assert 'MLFLOW_ALLOW_FILE_STORE' not in os.environ  # reading set it only while opening the store
+    assert steps(chart, 'a') == [0, 1, 2]
+    for s in range(3, 6): c.log_metric(a, 'loss', 3.0 - s, step=s)
+    b = c.create_run(eid, run_name='a').info.run_id  # a second run of the same name, started later
+    c.log_metric(b, 'loss', 9.0, step=1); c.log_metric(b, 'acc', 0.5, step=1)
+    until(lambda: steps(chart, 'a') == list(range(6)) and steps(chart, f'a ({b[:8]})', 'acc') == [1])
+    assert chart.frame().query("series == @series_name('a', 'loss')").value.tolist() == [3.0, 2.0, 1.0, 0.0, -1.0, -2.0]
+    assert not chart.notes and 'MLFLOW_ALLOW_FILE_STORE' not in os.environ
+    chart.close()
+
+
+def test_mlflow_experiment_that_is_not_there_fails_before_following(tmp_path):
+    MLflowWriter(tmp_path / 'mlruns').on_start(type('R', (), {'name': 'r'})())
+    chart = RunsChart()
+    with pytest.raises(ValueError, match="experiment='nope'"): chart.add_mlflow(tmp_path / 'mlruns', experiment='nope')
+    assert not chart.runs
+    chart.close()
+
+
 def test_lightning_csvlogger_file(tmp_path):
     from pytorch_lightning.loggers import CSVLogger
     log = CSVLogger(tmp_path, name='pl')

@@ -23,6 +23,19 @@ async function dataRows(buf) {
   return floats(await new Response(stream).arrayBuffer());
 }
 
+// The fields every row of series `name` carries: `series`, and where the chart has a `series_sep` (RunsChart's
+// "run\u241fterm" names) also `run` and `term`, split once per series here rather than by a Vega transform per row.
+function seriesFields(state, name) {
+  let f = state.fields.get(name);
+  if (!f) {
+    f = { series: name };
+    const i = state.sep ? name.indexOf(state.sep) : -1;
+    if (i >= 0) Object.assign(f, { run: name.slice(0, i), term: name.slice(i + state.sep.length) });
+    state.fields.set(name, f);
+  }
+  return f;
+}
+
 // Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the
 // provisional rows of the listed series; then insert `rows`. One changeset, one run.
 function applyRows(state, names, msg, rows) {
@@ -38,7 +51,7 @@ function applyRows(state, names, msg, rows) {
   const ins = new Array(rows.length / COLS);
   for (let i = 0, j = 0; i < rows.length; i += COLS, j++) {
     const sid = rows[i];
-    const t = { series: names[sid], step: rows[i + 1], value: rows[i + 2], ema: rows[i + 3] };
+    const t = { ...seriesFields(state, names[sid]), step: rows[i + 1], value: rows[i + 2], ema: rows[i + 3] };
     if (rows[i + 4]) (state.tails[sid] ??= []).push(t);
     ins[j] = t;
   }
@@ -67,7 +80,7 @@ async function render({ model, el }) {
   el.appendChild(target);
   const streaming = model.get("streaming");
   const state = { view: null, finalize: null, tails: {}, timings: [], applied: 0, closed: false,
-                  dataName: model.get("data_name") };
+                  dataName: model.get("data_name"), sep: model.get("series_sep") ?? "", fields: new Map() };
   el.__gmwidgets = state; // read by tests and benchmarks
   let queue = Promise.resolve();
   const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));

@@ -1,0 +1,60 @@
+"""In a real JupyterLab: clicking a run in the overlay's legend (a real mouse click on the canvas) shows it alone, the
+other runs fade; clicking it again shows every run."""
+
+NOTEBOOK = 'nbs/16_runschart.ipynb'  # any notebook will do: the test appends its own cells
+
+SETUP = '''
+import numpy as np, pandas as pd
+from gmwidgets.runschart import RunsChart
+s = np.arange(1, 51)
+chart = RunsChart(*[pd.DataFrame({'step': s, 'loss': 3 / s + k}) for k in range(3)])
+chart.flush()
+chart
+'''
+
+# JS: page position of the legend symbol of `run` (walking the scenegraph: group offsets, the view's origin).
+_LEGEND_XY = '''([el, run]) => {
+  const view = el.querySelector('.gmwidgets-chart').__gmwidgets.view;
+  const box = el.querySelector('.gmwidgets-chart canvas').getBoundingClientRect(), [ox, oy] = view.origin();
+  let hit = null;
+  (function walk(mark, x, y) {
+    for (const item of mark.items ?? []) {
+      if (mark.role === 'legend-symbol' && item.datum?.value === run) {
+        const b = item.bounds; hit = [x + (b.x1 + b.x2) / 2, y + (b.y1 + b.y2) / 2];
+      }
+      if (mark.marktype === 'group') for (const m of item.items ?? []) walk(m, x + (item.x ?? 0), y + (item.y ?? 0));
+    }
+  })(view.scenegraph().root, 0, 0);
+  return hit && [box.left + ox + hit[0], box.top + oy + hit[1]];
+}'''
+
+# JS: run -> strokeOpacity of its raw lines as drawn (every line item of that run).
+_OPACITY = '''(el) => {
+  const view = el.querySelector('.gmwidgets-chart').__gmwidgets.view, out = {};
+  (function walk(mark) {
+    for (const item of mark.items ?? []) {
+      const run = item.datum?.run;
+      if (mark.marktype === 'line' && run !== undefined) (out[run] ??= new Set()).add(item.strokeOpacity);
+      if (mark.marktype === 'group') for (const m of item.items ?? []) walk(m);
+    }
+  })(view.scenegraph().root);
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v]]));
+}'''
+
+
+def test_clicking_a_run_in_the_legend_toggles_it(lab):
+    from jupyter import wait_until
+    lab.open(NOTEBOOK)
+    i = lab.state()['ncells']
+    lab.run_cell_source(SETUP)
+    lab.charts(i).first.wait_for(timeout=60_000)
+    el = lambda: lab.output(i).element_handle()
+    opacity = lambda: lab.page.evaluate(_OPACITY, el())
+    wait_until(lambda: sorted(opacity()) == ['run 1', 'run 2', 'run 3'], timeout=60, what='three runs drawn')
+    assert opacity() == {'run 1': [1], 'run 2': [1], 'run 3': [1]}
+    x, y = lab.page.evaluate(_LEGEND_XY, [el(), 'run 2'])
+    lab.page.mouse.click(x, y)
+    wait_until(lambda: opacity() == {'run 1': [0.08], 'run 2': [1], 'run 3': [0.08]}, what='run 2 shown alone')
+    lab.page.mouse.click(x, y)
+    wait_until(lambda: opacity() == {'run 1': [1], 'run 2': [1], 'run 3': [1]}, what='every run shown again')
+    lab.run_cell_source('chart.close()')
