@@ -88,7 +88,7 @@ class CollapseWatch:
     @property
     def collapsed(self) -> bool: return self.low >= self.patience
 
-# %% ../nbs/13_dashboard.ipynb #11f75222
+# %% ../nbs/13_dashboard.ipynb #332126ed
 @patch
 def message(self:CollapseWatch) -> str:
     "What the alert says: since when, what was measured, and what to try."
@@ -110,7 +110,7 @@ class TrainingDashboard(W.VBox):
     "Controls, progress, current values, a live chart and errors for a `Run`."
     def __init__(self, run, # a `gmwidgets.train.Run`
                  chart:LiveChart|None=None, # the chart to stream into (default: a new `LiveChart`)
-                 refresh_hz:float=4, # label refreshes a second, at most (each is three small messages to the browser)
+                 refresh_hz:float=4, # label refreshes a second, at most (sent from the chart's thread, not the training one)
                  collapse:CollapseWatch|None=None, # watches the `kl` term (default: `CollapseWatch()`)
                  **chart_kw): # passed to `LiveChart` when `chart` is None
         if refresh_hz <= 0: raise ValueError(f"refresh_hz={refresh_hz}: expected refresh_hz > 0")
@@ -146,6 +146,8 @@ class TrainingDashboard(W.VBox):
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
         if run.error is not None: self.on_error(run, run.error)
+        self._labels_follow_chart = hasattr(self.chart, 'on_flush')  # labels leave with the chart's frames
+        if self._labels_follow_chart: self.chart.on_flush.append(self._on_chart_flush)
         run.add_callback(self)
 
     def _control(self, which:str):
@@ -158,9 +160,14 @@ class TrainingDashboard(W.VBox):
         self._t0, self._step0 = time.perf_counter(), run.step_count
 
     def on_step(self, run, step:int, terms:dict[str, float]):
+        "Record the step; no message leaves from the training thread (but a collapse alert, once)."
         self.chart.push(step, **terms)
         self._terms = terms
         if self.collapse.update(step, terms): self._show_alert(self.collapse.message())
+        if not self._labels_follow_chart: self._on_chart_flush(self.chart)
+
+    def _on_chart_flush(self, chart):
+        "After the chart sent a frame (on its own thread): refresh the labels, at most `refresh_hz` times a second."
         if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
 
     def on_eval(self, run, step:int, terms:dict[str, float]):
@@ -219,6 +226,8 @@ class TrainingDashboard(W.VBox):
     def close(self):
         "Stop listening to the run and close the widgets."
         if any(c is self for c in self.run.callbacks): self.run.remove_callback(self)
+        if self._labels_follow_chart and self._on_chart_flush in self.chart.on_flush:
+            self.chart.on_flush.remove(self._on_chart_flush)
         self.chart.close()
         super().close()
 

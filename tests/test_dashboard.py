@@ -116,7 +116,8 @@ class UnitsVAE(FakeVAE):
 def test_collapse_alert_counts_used_units_not_total_kl(kl, active, used, alerted):
     from gmwidgets.dashboard import CollapseWatch
     run = Run(UnitsVAE(kl, active, used), Ones(), batch_size=8, max_steps=30)
-    d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(10)
+    d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(60)
+    assert run.state == 'finished', run.state
     assert ('posterior collapse' in d.alert.value) == alerted and (d.alert.layout.display != 'none') == alerted
     if alerted: assert '1 active, 0 above 0.1 nats' in d.alert.value
 
