@@ -10,6 +10,7 @@ import html, io, math, re, threading, time
 from pathlib import Path
 import ipywidgets as W
 import pandas as pd
+from fastcore.basics import patch
 from .livechart import CHART_FORMATS, LiveChart, file_format
 from .vegachart import shared_layout, shared_style
 from .sampler import download_link
@@ -65,26 +66,39 @@ def error_html(message:str, # one line: what went wrong
 
 # %% ../nbs/13_dashboard.ipynb #7a07904b
 class CollapseWatch:
-    "Flags posterior collapse: the `kl` term below `threshold` for `patience` steps in a row."
-    def __init__(self, threshold:float=0.05, # nats: a KL below this carries almost no information about x
-                 patience:int=200, # consecutive steps below the threshold before the alert
+    "Flags posterior collapse: no used latent unit (or the `kl` term below `threshold`) for `patience` steps in a row."
+    def __init__(self, threshold:float=0.05, # nats: when only `kl` is logged, a KL below this carries almost nothing
+                 patience:int=200, # consecutive collapsed steps before the alert
                 ):
         if patience < 1: raise ValueError(f"patience={patience}: need patience >= 1")
-        self.threshold, self.patience, self.low, self.since = threshold, patience, 0, None
+        self.threshold, self.patience, self.low, self.since, self.last = threshold, patience, 0, None, {}
+
+    def _collapsed_now(self, terms:dict[str, float]) -> bool|None:
+        "This step's verdict from `used_units` when logged, else from `kl`; None when neither is there."
+        if 'used_units' in terms: return terms['used_units'] < 0.5
+        return terms['kl'] < self.threshold if 'kl' in terms else None
 
     def update(self, step:int, terms:dict[str, float]) -> bool:
         "Take one step's terms; True exactly when the alert starts."
-        if 'kl' not in terms: return False
-        self.low = self.low + 1 if terms['kl'] < self.threshold else 0
+        now = self._collapsed_now(terms)
+        if now is None: return False
+        self.low, self.last = (self.low + 1 if now else 0), terms
         if self.low == 1: self.since = step
         return self.low == self.patience
 
     @property
     def collapsed(self) -> bool: return self.low >= self.patience
 
-    def message(self) -> str:
-        return (f"posterior collapse: KL < {self.threshold:g} nats since step {self.since:,} ({self.low:,} steps): the decoder "
-                "ignores z. Try KL annealing, word dropout or free bits.")
+# %% ../nbs/13_dashboard.ipynb #332126ed
+@patch
+def message(self:CollapseWatch) -> str:
+    "What the alert says: since when, what was measured, and what to try."
+    t, since = self.last, f"since step {self.since:,} ({self.low:,} steps)"
+    if 'used_units' in t:
+        what = (f"no latent unit carries information {since}: {t.get('active_units', 0):.0f} active, "
+                f"{t['used_units']:.0f} above 0.1 nats of KL; KL {t.get('kl', float('nan')):.3g} nats")
+    else: what = f"KL < {self.threshold:g} nats {since}"
+    return f"posterior collapse: {what}. The decoder ignores z. Try KL annealing, word dropout or free bits."
 
 # %% ../nbs/13_dashboard.ipynb #b7cece90
 _ENABLED = {  # state -> buttons that can be clicked
@@ -97,7 +111,7 @@ class TrainingDashboard(W.VBox):
     "Controls, progress, current values, a live chart and errors for a `Run`."
     def __init__(self, run, # a `gmwidgets.train.Run`
                  chart:LiveChart|None=None, # the chart to stream into (default: a new `LiveChart`)
-                 refresh_hz:float=4, # label refreshes a second, at most (each is three small messages to the browser)
+                 refresh_hz:float=4, # label refreshes a second, at most (sent from the chart's thread, not the training one)
                  collapse:CollapseWatch|None=None, # watches the `kl` term (default: `CollapseWatch()`)
                  **chart_kw): # passed to `LiveChart` when `chart` is None
         if refresh_hz <= 0: raise ValueError(f"refresh_hz={refresh_hz}: expected refresh_hz > 0")
@@ -138,6 +152,8 @@ class TrainingDashboard(W.VBox):
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
         if run.error is not None: self.on_error(run, run.error)
+        self._labels_follow_chart = hasattr(self.chart, 'on_flush')  # labels leave with the chart's frames
+        if self._labels_follow_chart: self.chart.on_flush.append(self._on_chart_flush)
         run.add_callback(self)
 
     def _control(self, which:str):
@@ -150,9 +166,14 @@ class TrainingDashboard(W.VBox):
         self._t0, self._step0 = time.perf_counter(), run.step_count
 
     def on_step(self, run, step:int, terms:dict[str, float]):
+        "Record the step; no message leaves from the training thread (but a collapse alert, once)."
         self.chart.push(step, **terms)
         self._terms = terms
         if self.collapse.update(step, terms): self._show_alert(self.collapse.message())
+        if not self._labels_follow_chart: self._on_chart_flush(self.chart)
+
+    def _on_chart_flush(self, chart):
+        "After the chart sent a frame (on its own thread): refresh the labels, at most `refresh_hz` times a second."
         if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
 
     def on_eval(self, run, step:int, terms:dict[str, float]):
@@ -211,6 +232,8 @@ class TrainingDashboard(W.VBox):
     def close(self):
         "Stop listening to the run and close the widgets."
         if any(c is self for c in self.run.callbacks): self.run.remove_callback(self)
+        if self._labels_follow_chart and self._on_chart_flush in self.chart.on_flush:
+            self.chart.on_flush.remove(self._on_chart_flush)
         self.chart.close()
         super().close()
 

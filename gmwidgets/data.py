@@ -17,10 +17,10 @@ import torch
 from .core import register_dataset, dataset_entries
 
 # %% auto #0
-__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'check_split', 'split_indices', 'check_split_sizes',
-           'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData', 'as_series', 'window_starts',
-           'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler', 'SeriesData', 'vendored',
-           'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
+__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices', 'check_split_sizes',
+           'time_split_indices', 'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData',
+           'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler',
+           'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
 
 # %% ../nbs/01_data.ipynb #7942aa3d
 SPLITS = ('train', 'valid', 'test')
@@ -61,6 +61,19 @@ def check_split_sizes(idx:dict[str, np.ndarray], # what `split_indices` returned
         if f > 0 and len(idx[k]) == 0:
             warnings.warn(f"{n} {what} with split={tuple(split)} leave the {k} split empty", stacklevel=3)
     return idx
+
+# %% ../nbs/01_data.ipynb #08326945
+def time_split_indices(starts:np.ndarray, # first step of each window, increasing
+                       T:int, # steps in a window
+                       split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test) of the steps
+                      ) -> dict[str, np.ndarray]:
+    "Window numbers of train/valid/test when the steps are cut in time; windows across a cut are left out."
+    fr, starts = check_split(split), np.asarray(starts)
+    L = int(starts[-1]) + T  # steps that windows cover
+    a, b = int(fr[0] * L + 1e-9), int((fr[0] + fr[1]) * L + 1e-9)
+    ends = starts + T  # one past each window's last step
+    return dict(train=np.flatnonzero(ends <= a), valid=np.flatnonzero((starts >= a) & (ends <= b)),
+                test=np.flatnonzero(starts >= b))
 
 # %% ../nbs/01_data.ipynb #84f089eb
 def batch_rows(n:int, # items in the split
@@ -381,6 +394,8 @@ def _as_values(x, features:Sequence[str]|None) -> tuple[np.ndarray, list[str]]:
     check_finite(a, features)
     return a, features
 
+SPLIT_BY = ('time', 'timegan')
+
 class SeriesData:
     "Windows `(N, T, F)` of real-valued series split into train/valid/test; yields `(B, T, F)` float batches."
     kind = 'series'
@@ -404,17 +419,21 @@ class SeriesData:
                    stride:int=1, # steps between window starts, for a series
                    scaler:str|Scaler|None='minmax', # 'minmax', 'standard', a Scaler, or None
                    split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test) of the windows
-                   seed:int=0, # seed of the split
+                   seed:int=0, # seed of the split (of windows (N, T, F), or with split_by='timegan')
+                   split_by:str='time', # 'time': a series cut in time; 'timegan': all windows shuffled (TimeGAN's)
                    features:Sequence[str]|None=None, # feature names (default: the columns, or x0, x1, ...)
                    name:str='series', # a short name for displays
                   ) -> SeriesData:
-        "Scale `x`, cut it into windows and split them with `default_rng(seed).permutation`."
+        "Scale `x`, cut it into windows and split them: a series in time, windows `(N, T, F)` shuffled."
+        if split_by not in SPLIT_BY: raise ValueError(f"split_by={split_by!r}: expected one of {SPLIT_BY}")
         a, features = _as_values(x, features)
         starts = window_starts(len(a), window, stride) if a.ndim == 2 else None
         sc = _make_scaler(scaler)
         if sc is not None: a = sc.fit_transform(a)
         n = len(a) if starts is None else len(starts)
-        idx = check_split_sizes(split_indices(n, split, seed), split, 'windows')
+        in_time = starts is not None and split_by == 'time'
+        idx = time_split_indices(starts, window, split) if in_time else split_indices(n, split, seed)
+        idx = check_split_sizes(idx, split, 'windows')
         return cls(a, idx, a.shape[1] if starts is None else window, starts, sc, features, name)
 
     def _take(self, rows:np.ndarray) -> np.ndarray:

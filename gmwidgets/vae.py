@@ -17,8 +17,9 @@ from .metrics import Likelihood
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'kl_weight_linear', 'kl_weight_sigmoid', 'kl_weight_cyclical', 'kl_weight', 'gaussian_kl',
-           'reparameterize', 'free_bits_kl', 'active_units', 'word_dropout', 'is_collapsed', 'SentenceVAEConfig',
-           'LatentSeqModel', 'SentenceVAE', 'importance_logp', 'importance_nll', 'SeriesVAEConfig', 'SeriesVAE']
+           'reparameterize', 'free_bits_kl', 'active_units', 'word_dropout', 'used_units', 'is_collapsed',
+           'SentenceVAEConfig', 'LatentSeqModel', 'SentenceVAE', 'importance_logp', 'importance_nll', 'SeriesVAEConfig',
+           'SeriesVAE', 'posterior_usage']
 
 # %% ../nbs/03_vae.ipynb #831eafe4
 def kl_weight_linear(step:int, # optimisation steps done
@@ -99,14 +100,24 @@ def word_dropout(x:torch.Tensor, # (B, T) decoder input ids
     drop = (torch.rand(x.shape, generator=generator) < rate).to(x.device)
     return x.masked_fill(drop & (x != pad_id) & (x != bos_id), unk_id)
 
+# %% ../nbs/03_vae.ipynb #a680328f
+def used_units(mu:torch.Tensor, # (N, Z) posterior means over many inputs
+               kl:torch.Tensor, # (N, Z) KL per input and dimension, from `gaussian_kl`
+               active:float=0.01, # a unit is active when Var_x(mu_u) exceeds this (Burda et al. 2016)
+               kl_min:float=0.1, # nats: an active unit is used when its mean KL exceeds this
+              ) -> int:
+    "Latent units that carry information about x: active, and with a mean KL above `kl_min` nats."
+    if mu.size(0) < 2: return 0
+    return int(((mu.var(0) > active) & (kl.mean(0) > kl_min)).sum())
+
 # %% ../nbs/03_vae.ipynb #a9d48c1c
-def is_collapsed(kl_values, # KL per sequence logged at each step (a list, array or Series), oldest first
-                 threshold:float=0.05, # nats: a KL below this carries (almost) no information about x
+def is_collapsed(values, # `used_units` (or total KL) logged at each step (a list, array or Series), oldest first
+                 threshold:float=0.05, # the last values must all be below this: 0.5 for `used_units`; nats for KL
                  patience:int=50, # how many latest values must all be below `threshold`
                 ) -> bool:
-    "Has the posterior collapsed: are the last `patience` KL values all below `threshold`?"
+    "Has the posterior collapsed: are the last `patience` values all below `threshold`?"
     if patience < 1: raise ValueError(f"patience={patience}: need patience >= 1")
-    v = [float(k) for k in list(kl_values)[-patience:]]
+    v = [float(k) for k in list(values)[-patience:]]
     return len(v) == patience and all(k < threshold for k in v)
 
 # %% ../nbs/03_vae.ipynb #1d3ce869
@@ -159,7 +170,7 @@ class LatentSeqModel(Saveable, nn.Module):
         loss = rec + beta * free_bits_kl(kl, self.config.free_bits)
         t = lambda v: torch.tensor(float(v))
         return {'loss': loss, 'recon': rec.detach(), 'kl': klm.detach(), 'elbo': -(rec + klm).detach(), 'beta': t(beta),
-                'active_units': t(active_units(mu.detach())),
+                'active_units': t(active_units(mu.detach())), 'used_units': t(used_units(mu.detach(), kl.detach())),
                 'nll': ((recon.sum() + kl.sum()) / n.clamp(min=1)).detach()}
 
     def prior(self, n:int, # how many codes
@@ -454,3 +465,22 @@ class SeriesVAE(LatentSeqModel):
         x = self.as_batch(x)
         with evaluating(self): mu, _ = self.encode(x)
         return self.decode(mu, **({'greedy': True, 'length': x.size(1)} | controls))
+
+# %% ../nbs/03_vae.ipynb #b4bc7eb2
+@torch.no_grad()
+def posterior_usage(model:LatentSeqModel, # has `encode` (x -> mu, logvar)
+                    data, # a dataset with `batches(split, batch_size, shuffle)`
+                    split:str='valid', # which split to encode
+                    batch_size:int=256, # inputs encoded at once
+                    kl_min:float=0.1, # nats: an active unit is used when its mean KL exceeds this
+                   ) -> dict[str, torch.Tensor]:
+    "Per latent unit over `split`: `var_mu` (Var_x of mu), `kl` (mean, nats), `active` and `used` (bool): each (Z,)."
+    was = model.training; model.eval()
+    mus, kls = [], []
+    for x in data.batches(split, batch_size, shuffle=False):
+        mu, logvar = model.encode(x)                      # (B, Z) each
+        mus.append(mu); kls.append(gaussian_kl(mu, logvar))
+    model.train(was)
+    mu, kl = torch.cat(mus), torch.cat(kls)               # (N, Z) each
+    var, active = mu.var(0), mu.var(0) > 0.01
+    return dict(var_mu=var, kl=kl.mean(0), active=active, used=active & (kl.mean(0) > kl_min))

@@ -105,6 +105,33 @@ class FakeVAE(nn.Module):
         return {'loss': recon + kl, 'recon': recon, 'kl': kl, 'elbo': -(recon + kl).detach(), 'beta': torch.tensor(1.0)}
 
 
+class UnitsVAE(FakeVAE):
+    "ELBO terms with a fixed KL and fixed counts of active and used latent units."
+    def __init__(self, kl, active, used): super().__init__(kl); self.active, self.used = active, used
+    def loss(self, batch):
+        return super().loss(batch) | {'active_units': torch.tensor(float(self.active)), 'used_units': torch.tensor(float(self.used))}
+
+
+@pytest.mark.parametrize('kl,active,used,alerted', [(0.058, 1, 0, True), (0.001, 3, 1, False), (2.0, 4, 4, False)])
+def test_collapse_alert_counts_used_units_not_total_kl(kl, active, used, alerted):
+    from gmwidgets.dashboard import CollapseWatch
+    run = Run(UnitsVAE(kl, active, used), Ones(), batch_size=8, max_steps=30)
+    d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(60)
+    assert run.state == 'finished', run.state
+    assert ('posterior collapse' in d.alert.value) == alerted and (d.alert.layout.display != 'none') == alerted
+    if alerted: assert '1 active, 0 above 0.1 nats' in d.alert.value
+
+
+def test_collapse_alert_on_a_vae_whose_encoder_ignores_x():
+    from gmwidgets.dashboard import CollapseWatch
+    from gmwidgets.data import sines
+    from test_vae import IgnoresX
+    sd = sines(n=200)
+    run = Run(IgnoresX.for_data(sd, hidden=16, latent=4, anneal='none'), sd, batch_size=32, max_steps=25)
+    d = TrainingDashboard(run, collapse=CollapseWatch(patience=20)); run.start(); run.wait(30)
+    assert run.state == 'finished' and 'posterior collapse' in d.alert.value and 'KL 0.18 nats' in d.alert.value
+
+
 @pytest.mark.parametrize('kl,alerted', [(0.001, True), (2.0, False)])
 def test_collapse_alert_and_elbo_panels(kl, alerted):
     from gmwidgets.dashboard import CollapseWatch

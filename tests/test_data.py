@@ -289,7 +289,7 @@ def ramp(L=40):
     return pd.DataFrame({'up': np.arange(L, dtype=float), 'sq': np.arange(L, dtype=float) ** 2, 'flat': np.full(L, 3.)})
 
 def test_series_windows_split_and_scale():
-    d = SeriesData.from_array(ramp(), window=8)
+    d = SeriesData.from_array(ramp(), window=8, split_by='timegan')
     assert (d.kind, d.window, d.n_features, d.features) == ('series', 8, 3, ['up', 'sq', 'flat'])
     assert [d.n(k) for k in SPLITS] == [26, 3, 4]  # 33 windows
     w = d.windows('train')
@@ -300,7 +300,7 @@ def test_series_windows_split_and_scale():
 
 def test_series_decode_restores_original_windows():
     x = ramp()
-    d = SeriesData.from_array(x, window=8, scaler='standard', seed=4)
+    d = SeriesData.from_array(x, window=8, scaler='standard', seed=4, split_by='timegan')
     got = d.decode(d.windows('valid'))
     raw = sliding_windows(x.to_numpy(), 8)
     starts = got[:, 0, 0].round().astype(int)  # column 'up' is the step number
@@ -309,9 +309,10 @@ def test_series_decode_restores_original_windows():
 
 def test_series_split_determinism_and_batches():
     x = ramp(100)
-    a, b = SeriesData.from_array(x, window=5, seed=7), SeriesData.from_array(x, window=5, seed=7)
+    shuffled = lambda seed: SeriesData.from_array(x, window=5, seed=seed, split_by='timegan')
+    a, b = shuffled(7), shuffled(7)
     assert torch.equal(a.windows('test'), b.windows('test'))
-    assert not torch.equal(a.windows('test'), SeriesData.from_array(x, window=5, seed=8).windows('test'))
+    assert not torch.equal(a.windows('test'), shuffled(8).windows('test'))
     bs = list(a.batches(batch_size=16, seed=0))
     assert [t.shape for t in bs] == [(16, 5, 3)] * 4 + [(12, 5, 3)]
     assert sorted(torch.cat(bs)[:, 0, 0].tolist()) == sorted(a.windows()[:, 0, 0].tolist())
@@ -322,8 +323,28 @@ def test_series_from_windows_and_stride():
     d = SeriesData.from_array(w, scaler=None)
     assert d.window == 12 and sum(d.n(k) for k in SPLITS) == 30
     assert np.allclose(np.sort(torch.cat([d.windows(k) for k in SPLITS]).numpy(), 0), np.sort(w, 0), atol=1e-6)
-    assert sum(SeriesData.from_array(ramp(), window=10, stride=10).n(k) for k in SPLITS) == 4
+    assert sum(SeriesData.from_array(ramp(), window=10, stride=10, split_by='timegan').n(k) for k in SPLITS) == 4
     assert SeriesData.from_array(np.sin(np.arange(50.)), window=10).features == ['x0']
+
+def steps(d, split):
+    "The set of series steps that the windows of `split` cover."
+    return set((d._starts[d._splits[split]][:, None] + np.arange(d.window)).ravel().tolist())
+
+@pytest.mark.parametrize('L,window,stride', [(60, 4, 1), (100, 5, 3), (1000, 24, 1), (57, 1, 1)])
+def test_series_split_in_time_shares_no_step(L, window, stride):
+    d = SeriesData.from_array(ramp(L), window=window, stride=stride)
+    tr, va, te = (steps(d, k) for k in SPLITS)
+    assert tr and not (tr & va) and not (tr & te) and not (va & te)
+    assert max(tr) < min(va or te) and (not va or not te or max(va) < min(te))  # train, then valid, then test
+    got = d.decode(d.windows('test'))[:, :, 0].round().astype(int)  # column 'up' is the step number
+    assert set(got.ravel().tolist()) == te and (np.diff(got, axis=1) == 1).all()
+    if stride == 1: assert sum(d.n(k) for k in SPLITS) == L - window + 1 - 2 * (window - 1)  # the cuts' windows
+
+def test_series_split_by_checks_and_windows_are_shuffled():
+    with pytest.raises(ValueError, match="split_by='random'"): SeriesData.from_array(ramp(), split_by='random')
+    w = np.arange(30.)[:, None, None] + np.zeros((30, 4, 1))  # 30 separate samples, numbered
+    d = SeriesData.from_array(w, scaler=None, seed=1)
+    assert sorted(d.windows('train')[:, 0, 0].tolist()) != list(range(24))  # no time between samples: shuffled
 
 def test_to_frame_is_tidy_in_original_units():
     d = SeriesData.from_array(ramp(), window=6)
@@ -409,7 +430,7 @@ def test_sentences_builtin():
 def test_stocks_builtin_is_chronological_unless_reversed():
     d = stocks()
     assert d.features == ['Open', 'High', 'Low', 'Close', 'Adj_Close', 'Volume']
-    assert sum(d.n(k) for k in SPLITS) == 3685 - 23 and isinstance(d.scaler, MinMaxScaler)
+    assert sum(d.n(k) for k in SPLITS) == 3685 - 23 - 2 * 23 and isinstance(d.scaler, MinMaxScaler)
     raw = pd.read_csv(files('gmwidgets') / 'vendored' / 'stock_data.csv.gz').to_numpy()
     assert raw.shape == (3685, 6) and abs(raw[0, 0] - 49.676899) < 1e-6  # 2004-08-19, GOOG's first trading day
     whole = lambda **kw: (lambda s: s.decode(s.windows('train'))[0])(stocks(window=3685, split=(1, 0, 0), **kw))
@@ -418,7 +439,17 @@ def test_stocks_builtin_is_chronological_unless_reversed():
 
 def test_energy_builtin():
     d = load_dataset('energy', window=24)
-    assert d.n_features == 28 and d.features[:2] == ['Appliances', 'lights'] and sum(d.n(k) for k in SPLITS) == 19735 - 23
+    assert d.n_features == 28 and d.features[:2] == ['Appliances', 'lights']
+    assert sum(d.n(k) for k in SPLITS) == 19735 - 23 - 2 * 23
+
+@pytest.mark.parametrize('load', [stocks, energy])
+def test_real_series_test_windows_share_no_step_with_training(load):
+    d = load()
+    tr, va, te = (steps(d, k) for k in SPLITS)
+    assert max(tr) < min(va) and max(va) < min(te) and min(te) >= 0.9 * (max(te) + 1) - 1  # test: the last 10 %
+    shuffled = load(split_by='timegan')  # TimeGAN's protocol: all windows, overlapping across the splits
+    assert sum(shuffled.n(k) for k in SPLITS) == sum(d.n(k) for k in SPLITS) + 2 * 23
+    assert steps(shuffled, 'test') & steps(shuffled, 'train')
 
 def test_datasets_table_lists_every_builtin():
     t = datasets()

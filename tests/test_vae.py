@@ -5,7 +5,8 @@ import pytest, torch
 from hypothesis import given, settings, strategies as st
 from gmwidgets.data import TextData, sines
 from gmwidgets.vae import (SentenceVAE, SeriesVAE, gaussian_kl, reparameterize, free_bits_kl, active_units, word_dropout,
-                           kl_weight, kl_weight_linear, kl_weight_sigmoid, kl_weight_cyclical, is_collapsed, importance_nll)
+                           kl_weight, kl_weight_linear, kl_weight_sigmoid, kl_weight_cyclical, is_collapsed, importance_nll,
+                           used_units, posterior_usage)
 from gmwidgets.train import Run
 
 torch.set_num_threads(1)
@@ -25,14 +26,15 @@ def small_vae(data, **kw):
     return SentenceVAE.for_data(data, **(dict(emb=16, hidden=32, latent=4) | kw))
 
 
-def train(model, data, steps, lr=1e-2, batch_size=32):
-    "`steps` Adam steps; the KL per sequence logged at each."
+def train(model, data, steps, lr=1e-2, batch_size=32, log=None):
+    "`steps` Adam steps; the KL per sequence logged at each (and every term appended to `log`, a list, when given)."
     opt, kls, done = torch.optim.Adam(model.parameters(), lr=lr), [], 0
     model.train()
     while done < steps:
         for x in data.batches('train', batch_size, seed=done):
             t = model.loss(x); opt.zero_grad(); t['loss'].backward(); opt.step()
             kls.append(float(t['kl'])); done += 1
+            if log is not None: log.append({k: float(v.detach()) for k, v in t.items()})
             if done == steps: break
     return kls
 
@@ -79,6 +81,16 @@ def test_free_bits_and_active_units():
     assert float(free_bits_kl(kl, 0.5)) == pytest.approx(0.5 + 1.5 + 0.5)
     mu = torch.stack([torch.linspace(-1, 1, 50), torch.full((50,), 3.0), 0.01 * torch.randn(50)], 1)
     assert active_units(mu) == 1 and active_units(mu, threshold=1e-6) == 2
+
+
+def test_used_units_need_both_variance_and_kl():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 1, generator=g)
+    mu = torch.cat([x, 0.15 * x, torch.full((400, 1), 2.0), torch.zeros(400, 1)], 1)  # (N, 4)
+    lv = torch.cat([torch.full((400, 1), -2.0), torch.zeros(400, 1), torch.zeros(400, 1), torch.zeros(400, 1)], 1)
+    kl = gaussian_kl(mu, lv)  # unit 0: informative; 1: active, ~0.01 nats; 2: 2 nats but constant; 3: the prior
+    assert active_units(mu) == 2 and used_units(mu, kl) == 1
+    assert used_units(mu, kl, kl_min=0.001) == 2 and used_units(mu, kl, active=10.0) == 0
 
 
 def test_free_bits_in_model_loss():
@@ -152,7 +164,8 @@ def test_sentence_terms_and_units():
     m = small_vae(data).eval()
     x = next(data.batches('train', 16, seed=0))
     torch.manual_seed(0); t = m.loss(x)
-    assert set(t) == {'loss', 'recon', 'kl', 'elbo', 'beta', 'active_units', 'nll'}
+    assert set(t) == {'loss', 'recon', 'kl', 'elbo', 'beta', 'active_units', 'used_units', 'nll'}
+    assert 0 <= float(t['used_units']) <= float(t['active_units'])
     assert float(t['elbo']) == pytest.approx(-(float(t['recon']) + float(t['kl'])), rel=1e-5)
     n_tok = int((x[:, 1:] != 0).sum())
     assert float(t['nll']) * n_tok == pytest.approx((float(t['recon']) + float(t['kl'])) * x.size(0), rel=1e-4)
@@ -201,11 +214,12 @@ def test_series_shapes_and_likelihood():
 
 @pytest.fixture(scope='module')
 def healthy():
-    "A SeriesVAE trained 150 steps on sines, with its KL log: the decoder sees only z, so z has to carry the window."
+    """A SeriesVAE trained 400 steps on sines, with its KL log. The decoder sees only z; with a fixed observation noise
+    (0.05) z has to carry the window (with a learned one this small model first explains the windows as noise)."""
     torch.manual_seed(0)
     sd = sines(n=400)
-    m = SeriesVAE.for_data(sd, hidden=32, latent=4, anneal='linear', anneal_steps=50)
-    return m, sd, train(m, sd, 150, lr=5e-3)
+    m = SeriesVAE.for_data(sd, hidden=32, latent=4, anneal='linear', anneal_steps=50, obs_std=0.05)
+    return m, sd, train(m, sd, 400, lr=1e-2)
 
 
 def test_importance_nll_is_tighter_than_elbo(healthy):
@@ -239,8 +253,30 @@ def test_is_collapsed_is_pure_and_checks_patience():
 def test_detector_fires_on_collapsed_model_not_on_healthy_one(healthy):
     torch.manual_seed(0)
     same = text_data(64, same=True)  # one sentence: the decoder needs nothing from z, so without annealing KL -> 0
-    collapsed = small_vae(same, anneal='none', word_dropout=0.0)
-    kls = train(collapsed, same, 150)
+    collapsed, log = small_vae(same, anneal='none', word_dropout=0.0), []
+    kls = train(collapsed, same, 150, log=log)
     assert is_collapsed(kls, 0.05, 30), kls[-30:]
-    _, _, kls = healthy
+    assert is_collapsed([t['used_units'] for t in log], 0.5, 30)  # no unit carries information
+    assert int(posterior_usage(collapsed, same, 'train')['used'].sum()) == 0
+    m, sd, kls = healthy
     assert not is_collapsed(kls, 0.05, 30) and min(kls[-30:]) > 0.2, kls[-30:]
+    usage = posterior_usage(m, sd, 'test')
+    assert int(usage['used'].sum()) >= 1 and float(usage['kl'].sum()) > 0.2, usage
+
+
+class IgnoresX(SeriesVAE):
+    "A SeriesVAE whose encoder ignores x: the same posterior N(0.3, 1) for every window, 0.045 nats a unit."
+    def encode(self, x):
+        self._check(x)
+        mu = torch.full((x.size(0), self.config.latent), 0.3) + 0 * self.log_std.sum()
+        return mu, torch.zeros_like(mu)
+
+
+def test_encoder_that_ignores_x_is_collapsed_though_its_kl_is_above_005():
+    sd = sines(n=200)
+    m = IgnoresX.for_data(sd, hidden=16, latent=4, anneal='none')
+    t = m.loss(next(sd.batches('train', 64, seed=0)))
+    assert float(t['kl']) == pytest.approx(4 * 0.045, rel=1e-4) and float(t['kl']) > 0.05  # the old alert stayed silent
+    assert (float(t['active_units']), float(t['used_units'])) == (0, 0)
+    u = posterior_usage(m, sd)
+    assert not u['active'].any() and not u['used'].any() and torch.allclose(u['kl'], torch.full((4,), 0.045))
