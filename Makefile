@@ -4,7 +4,7 @@ VENV  := .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: setup lab test chromium bench sync docs
+.PHONY: setup lab test chromium bench sync docs labext
 
 # constraints.txt pins the CPU build of torch on this machine's disk (the package itself declares a range).
 PIP   := $(BIN)/python -m pip install -q -c constraints.txt
@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) -e ".[dev]"
 	# an editable install leaves out the wheel's data files: enable the server extension (gmwidgets.serverext) here
 	install -D -m 644 jupyter-config/jupyter_server_config.d/gmwidgets.json $(VENV)/etc/jupyter/jupyter_server_config.d/gmwidgets.json
+	# ... and the Runs panel's server side (gmwidgets.runsapi) and its prebuilt JupyterLab extension (a link to the build)
+	install -D -m 644 jupyter-config/jupyter_server_config.d/gmwidgets_runs.json $(VENV)/etc/jupyter/jupyter_server_config.d/gmwidgets_runs.json
+	mkdir -p $(VENV)/share/jupyter/labextensions && ln -sfn $(CURDIR)/gmwidgets/labextension $(VENV)/share/jupyter/labextensions/gmwidgets
 	$(BIN)/python -c "import torch; assert '+cpu' in torch.__version__ or not torch.version.cuda, torch.__version__"
 	touch $(STAMP)
 
@@ -47,3 +50,14 @@ docs: setup
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup
 	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/readme.py
+
+# The JupyterLab extension (Runs panel, status bar item, commands): TypeScript in labextension/, committed BUILT in
+# gmwidgets/labextension/ (the wheel installs it; CI needs no npm). After editing labextension/, rebuild with this
+# (node and npm from the npm registry) and commit both; tests/test_labextension.py checks the recorded source hash.
+labext: setup
+	rm -rf gmwidgets/labextension labextension/lib labextension/tsconfig.tsbuildinfo
+	# JupyterLab's own builder (webpack, module federation) against the installed JupyterLab's core packages (staging/);
+	# `jupyter labextension build` would download a core-meta package instead.
+	cd labextension && npm ci --no-audit --no-fund && npx tsc && node node_modules/@jupyterlab/builder/lib/build-labextension.js \
+	  --core-path "$$($(CURDIR)/$(BIN)/python -c 'import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), "staging"))')" .
+	$(BIN)/python tools/labext_hash.py --write

@@ -17,3 +17,10 @@ def load_ipython_extension(ip):
 def unload_ipython_extension(ip):
     "`%unload_ext gmwidgets`: ask live runs to stop, remove the displays and magics."
     from gmwidgets.ext import unload_ipython_extension as unload; unload(ip)
+
+
+# Callables `hook(run)` that every `Run` is passed to as its worker thread starts (gmwidgets.train): how the extension
+# layer hears of runs without the run layer importing it. gmwidgets.runspanel (standard library only, so this import
+# stays light) adds the Runs panel's reporter.
+run_hooks = []
+from gmwidgets import runspanel as _runspanel  # noqa: E402

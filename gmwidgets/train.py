@@ -539,3 +539,16 @@ def _check_fits(ck:dict, model:torch.nn.Module, path):
 def total_steps(self:Run) -> int|None:
     "Optimisation steps the run makes in all, or None when that is not known before it ends."
     return self._total_steps()
+
+# %% ../nbs/10_train.ipynb #b1be100b
+import gmwidgets
+_launch_thread = getattr(Run, '_launch_thread', Run._launch)  # the plain launch, kept when this cell runs again
+
+@patch
+def _launch(self:Run):
+    "Start the worker thread, then pass the run to each of `gmwidgets.run_hooks`."
+    _launch_thread(self)
+    for hook in list(gmwidgets.run_hooks):
+        try: hook(self)
+        except Exception as e: warnings.warn(f"run hook {hook!r} raised {e!r}; training goes on", RuntimeWarning)
+Run._launch_thread = _launch_thread

@@ -1,0 +1,140 @@
+"""The Runs panel in a real JupyterLab (the prebuilt extension installed as the wheel would install it): two notebooks
+training and a script writing a history file all appear; Stop stops a kernel run; the status bar shows progress while
+the notebook is elsewhere; a run's chart tab grows; a reload keeps the list; a name with HTML is shown as text; a
+malformed file is an error row. Without a browser: the endpoints need the token and refuse paths outside the runs
+directory."""
+import json, os, subprocess, sys, textwrap, time, urllib.error, urllib.request
+from pathlib import Path
+import pytest
+from jupyter import new_notebook, wait_until
+
+TRAIN = '''
+import time, torch
+from gmwidgets.train import Run
+class Slow(torch.nn.Module):
+    def __init__(self): super().__init__(); self.w = torch.nn.Parameter(torch.ones(1))
+    def loss(self, batch): time.sleep(0.05); return {{'loss': (self.w ** 2).sum() + batch.mean() * 0}}
+run = Run(Slow(), [torch.zeros(2, 3)] * 4, max_steps=100_000, batch_size=2, lr=1e-3, name={name!r}).start()
+'''
+
+SCRIPT = '''
+import sys, time
+from gmwidgets.follow import HistoryWriter
+w = HistoryWriter(sys.argv[1])
+for i in range(1, 100_000):
+    w.write(i, loss=1 / i); time.sleep(0.05)
+'''
+
+_ROWS = '''() => [...document.querySelectorAll('#gmwidgets-runs .gmw-run')].map(r => ({
+  id: r.dataset.id, state: r.dataset.state, name: r.querySelector('.gmw-run-name').textContent,
+  nameHTML: r.querySelector('.gmw-run-name').innerHTML, source: r.querySelector('.gmw-run-source').textContent,
+  progress: r.querySelector('.gmw-run-progress').textContent, error: r.querySelector('.gmw-run-error').textContent,
+  spark: (r.querySelector('.gmw-spark polyline').getAttribute('points') || '').split(' ').filter(p => p).length}))'''
+
+
+def panel_rows(lab) -> dict:
+    return {r['name']: r for r in lab.page.evaluate(_ROWS)}
+
+
+def wait_rows(lab, cond, what, timeout=30):
+    last = {}
+    def ok():
+        nonlocal last
+        last = panel_rows(lab)
+        return cond(last)
+    try: wait_until(ok, timeout, what)
+    except TimeoutError as e: raise TimeoutError(f'{e}; panel rows: {last}') from None
+    return last
+
+
+def row(lab, name):
+    return lab.page.locator('#gmwidgets-runs .gmw-run', has=lab.page.locator('.gmw-run-name', has_text=name))
+
+
+@pytest.fixture
+def script(lab_server):
+    "A training script in another process writing `runs/script<b>.jsonl` under the server root, and a malformed file."
+    runs = Path(lab_server.root_dir)/'runs'
+    runs.mkdir(exist_ok=True)
+    (runs/'broken.jsonl').write_text('{"step": 1, "loss": 2.0}\n[1, 2]\n')
+    proc = subprocess.Popen([sys.executable, '-c', SCRIPT, str(runs/'script<b>.jsonl')])
+    yield runs
+    proc.kill(); proc.wait()
+
+
+def test_runs_panel(lab, lab_server, script):
+    for nb, name in [('runs_a.ipynb', 'alpha'), ('runs_b.ipynb', 'beta')]:
+        new_notebook(lab_server, nb)
+        lab.open(nb)
+        lab.run_cell_source(TRAIN.format(name=name))
+    lab.page.evaluate("window.jupyterapp.commands.execute('gmwidgets:open-runs')")
+    rows = wait_rows(lab, lambda r: {'alpha', 'beta', 'script<b>', 'broken'} <= set(r)
+                     and r['alpha']['state'] == r['beta']['state'] == 'running' and r['script<b>']['spark'] > 2,
+                     'both kernel runs and the script in the panel')
+    assert (rows['alpha']['source'], rows['beta']['source']) == ('runs_a.ipynb', 'runs_b.ipynb')
+    assert rows['beta']['progress'].startswith('step ') and '/100,000' in rows['beta']['progress']
+    assert rows['script<b>']['nameHTML'] == 'script&lt;b&gt;' and not lab.page.query_selector('#gmwidgets-runs b')
+    assert rows['broken']['state'] == 'error' and 'JSON object' in rows['broken']['error']
+    assert rows['alpha']['spark'] >= 2
+
+    # the status bar shows a training run's progress, though the notebook shows no dashboard
+    status = lab.page.locator('.gmw-status')
+    status.wait_for(state='visible')
+    wait_until(lambda: ' · step ' in status.text_content() and 'ETA' in status.text_content(), 10, 'status bar progress')
+
+    # Stop in the panel stops alpha's kernel run; beta trains on
+    row(lab, 'alpha').locator('.gmw-run-stop').click()
+    wait_rows(lab, lambda r: r['alpha']['state'] == 'stopped', 'alpha stopped')
+    assert lab.run_cell_source('print(run.state)')[0]['text'].strip() == 'running'  # this page's notebook is beta's
+
+    # a run's chart opens in a tab and grows
+    row(lab, 'beta').locator('.gmw-run-chart').click()
+    line = lab.page.locator('.gmw-chart polyline[data-series="loss"]')
+    line.wait_for(timeout=20_000)
+    n = lambda: len((line.get_attribute('points') or '').split())
+    first = n()
+    wait_until(lambda: n() > first + 5, 20, 'the chart grows')
+
+    # a reload keeps the list
+    lab.page.reload()
+    lab.page.wait_for_function("window.jupyterapp && document.querySelector('#gmwidgets-runs')", timeout=60_000)
+    lab.page.evaluate("window.jupyterapp.commands.execute('gmwidgets:open-runs')")
+    wait_rows(lab, lambda r: {'alpha', 'beta', 'script<b>', 'broken'} <= set(r) and r['alpha']['state'] == 'stopped',
+              'the list after a reload')
+
+    # the palette command stops every kernel run
+    lab.page.evaluate("window.jupyterapp.commands.execute('gmwidgets:stop-all')")
+    wait_rows(lab, lambda r: r['beta']['state'] == 'stopped', 'beta stopped by stop-all')
+    assert lab.console_errors == []
+    lab_server.shutdown_kernels()
+
+
+def get(url, token=None):
+    req = urllib.request.Request(url, headers={'Authorization': f'token {token}'} if token else {})
+    with urllib.request.urlopen(req, timeout=10) as r: return json.loads(r.read())
+
+
+def test_endpoints_need_the_token_and_stay_in_the_runs_directory(lab_server, tmp_path):
+    runs = Path(lab_server.root_dir)/'runs'
+    runs.mkdir(exist_ok=True)
+    (runs/'ok.jsonl').write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.0}\n')
+    (tmp_path/'secret.jsonl').write_text('{"step": 1, "secret": 1}\n')
+    (runs/'escape.jsonl').unlink(missing_ok=True)
+    (runs/'escape.jsonl').symlink_to(tmp_path/'secret.jsonl')
+    api, token = f'{lab_server.url}/gmwidgets/api/', lab_server.token
+    with pytest.raises(urllib.error.HTTPError) as e: get(api + 'runs')
+    assert e.value.code == 403
+    ids = {r['id']: r for r in get(api + 'runs', token)['runs']}
+    assert ids['f:ok.jsonl']['step'] == 2 and ids['f:escape.jsonl']['state'] == 'error'
+    got = get(api + 'rows?id=f:ok.jsonl&offset=0', token)
+    assert [r['step'] for r in got['rows']] == [1, 2]
+    assert get(api + f'rows?id=f:ok.jsonl&offset={got["offset"]}', token)['rows'] == []
+    for bad in ['f:../runs/ok.jsonl', 'f:escape.jsonl', f'f:{tmp_path}/secret.jsonl', 'f:..%2F..%2Fetc%2Fpasswd']:
+        with pytest.raises(urllib.error.HTTPError) as e: get(api + f'rows?id={bad}', token)
+        assert e.value.code == 403, bad
+    for bad in ['k:../../x', 'x:1', 'f:ok.jsonl&offset=-1']:
+        with pytest.raises(urllib.error.HTTPError) as e: get(api + f'rows?id={bad}', token)
+        assert e.value.code == 400, bad
+    with pytest.raises(urllib.error.HTTPError) as e: lab_server.api('POST', 'control', {'id': 'f:ok.jsonl', 'action': 'stop'},
+                                                                   prefix='/gmwidgets/api/')
+    assert e.value.code == 400
