@@ -3,7 +3,8 @@
 Modules:
 
 - `gmwidgets.autoregressive`: Autoregressive models of sequences: a character/word RNN (GRU or LSTM), a causal Transformer with a KV cache, and a GRU with a Gaussian or mixture-of-Gaussians head for real-valued series.
-- `gmwidgets.livechart`: `LiveChart`: training curves streamed into an embedded Vega view at O(1) cost per update; `VegaChart` for any Altair chart, offline; `LiveLoss` for a plain training loop."""
+- `gmwidgets.livechart`: `LiveChart`: training curves streamed into an embedded Vega view at O(1) cost per update; `VegaChart` for any Altair chart, offline; `LiveLoss` for a plain training loop.
+- `gmwidgets.sampling`: Sampling helpers that every model and the views share: the sampling controls and their checks, top-k/top-p filtering, seeded generators, eval mode, prefix encoding and the Gaussian log-density."""
 
 __version__ = "0.1.0"
 

@@ -13,6 +13,7 @@ import altair as alt
 import ipywidgets as W
 from .tseval import (ScoringStopped, acf, as_windows, discriminative_score, format_score, marginals, mmd, pca_2d,
                               predictive_score)
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['MAX_N', 'REAL_COLOR', 'TABLE_COLUMNS', 'real_windows', 'draw_windows', 'check_model_windows', 'finite_error',
@@ -203,7 +204,7 @@ def score_table_html(table:pd.DataFrame, # `TABLE_COLUMNS`
                     f'{td}{m}</td>{td}{r.repeats}</td>{td}{r.seconds:.1f}</td></tr>')
     return f'<table class="gmw-scores"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
-# %% ../nbs/22_compare.ipynb #077baf76
+# %% ../nbs/22_compare.ipynb #781dd736
 class CompareWidget(W.VBox):
     "Real vs synthetic windows of several models side by side; TimeGAN scores computed in the background."
     def __init__(self, real, # (N, T, F) real windows, or a SeriesData (its test windows, else its train windows)
@@ -234,22 +235,6 @@ class CompareWidget(W.VBox):
         self._build()
         if autostart: self.start()
 
-    @property
-    def samples(self) -> dict[str, torch.Tensor]:
-        "Model name -> the synthetic windows shown and scored, `(M, T, F)` tensors."
-        return {k: torch.from_numpy(v) for k, v in self._fakes.items()}
-
-    @property
-    def table(self) -> pd.DataFrame:
-        "One row per model and one for 'real': `TABLE_COLUMNS`, mean and std over the repeats done."
-        with self._lock: rows = [score_row(k, *self._scores[k]) for k in self._scores]
-        return pd.DataFrame(rows, columns=TABLE_COLUMNS)
-
-    @property
-    def running(self) -> bool:
-        "True while the scoring thread is alive."
-        return self._thread is not None and self._thread.is_alive()
-
     def close(self):
         "Stop scoring; close the widget and its parts."
         if hasattr(self, '_stop'): self._stop.set()
@@ -258,13 +243,31 @@ class CompareWidget(W.VBox):
             w = parts.pop(); parts.extend(getattr(w, 'children', ())); w.close()
         super().close()
 
+# %% ../nbs/22_compare.ipynb #9c7d4152
+@patch(as_prop=True)
+def samples(self:CompareWidget) -> dict[str, torch.Tensor]:
+    "Model name -> the synthetic windows shown and scored, `(M, T, F)` tensors."
+    return {k: torch.from_numpy(v) for k, v in self._fakes.items()}
+
+# %% ../nbs/22_compare.ipynb #3246ec07
+@patch(as_prop=True)
+def table(self:CompareWidget) -> pd.DataFrame:
+    "One row per model and one for 'real': `TABLE_COLUMNS`, mean and std over the repeats done."
+    with self._lock: rows = [score_row(k, *self._scores[k]) for k in self._scores]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+# %% ../nbs/22_compare.ipynb #723db5ce
+@patch(as_prop=True)
+def running(self:CompareWidget) -> bool:
+    "True while the scoring thread is alive."
+    return self._thread is not None and self._thread.is_alive()
+
 # %% ../nbs/22_compare.ipynb #f1212571
-def _show_with_pictures(self:CompareWidget):
+@patch
+def _ipython_display_(self:CompareWidget):
     "Display the widget, then a static picture of its four charts, for front ends without widgets."
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
-
-CompareWidget._ipython_display_ = _show_with_pictures
 
 # %% ../nbs/22_compare.ipynb #19168832
 def _draw_all(self:CompareWidget, models:dict):

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 import torch
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel', 'check_terms', 'make_config',
-           'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset', 'dataset_entries',
-           'register_model', 'model_class', 'config_class', 'model_metadata', 'read_model_metadata', 'load_model',
-           'atomic_write', 'Saveable']
+__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'VOCAB_CLASS', 'MODEL_NAMES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel',
+           'check_terms', 'make_config', 'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset',
+           'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version', 'model_metadata',
+           'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch
@@ -64,7 +64,7 @@ def make_config(cls:type, # a config dataclass
     return replace(config or cls(), **kwargs)
 
 # %% ../nbs/00_core.ipynb #fa39a6b8
-import math, numbers
+import numbers
 
 def check_number(name:str, # the argument's name, for the message
                  v, # its value
@@ -123,9 +123,19 @@ from pathlib import Path
 MODEL_FORMAT = 'gmwidgets.model/1'  # the 'format' metadata entry of a model file
 
 # The allow-list: class name -> the gmwidgets module that defines it (imported on first use), or a registered class.
+# core is the lowest layer: it names the built-ins (models, the vocabulary, the datasets) and imports them only when
+# asked for one, so no module of a higher layer is imported by core itself.
 MODEL_CLASSES: dict[str, str|type] = {
-    'RNNLM': 'gmwidgets.autoregressive', 'TransformerLM': 'gmwidgets.autoregressive', 'SeriesAR': 'gmwidgets.autoregressive',
-    'SentenceVAE': 'gmwidgets.vae', 'SeriesVAE': 'gmwidgets.vae', 'SeriesGAN': 'gmwidgets.gan', 'Diffusion': 'gmwidgets.diffusion'}
+    'RNNLM': 'gmwidgets.autoregressive', 'TransformerLM': 'gmwidgets.autoregressive',
+    'SeriesAR': 'gmwidgets.autoregressive', 'SentenceVAE': 'gmwidgets.vae', 'SeriesVAE': 'gmwidgets.vae',
+    'SeriesGAN': 'gmwidgets.gan', 'Diffusion': 'gmwidgets.diffusion'}
+VOCAB_CLASS = 'gmwidgets.data:Vocab'  # what a saved model's vocabulary is rebuilt as
+
+def _resolve(where:str, # 'module:name'
+            ):
+    "The object `where` names, its module imported now."
+    mod, name = where.split(':')
+    return getattr(importlib.import_module(mod), name)
 
 def register_model(cls:type, # a `Saveable` model class whose `__init__` takes its config dataclass first
                   ) -> type:
@@ -135,19 +145,38 @@ def register_model(cls:type, # a `Saveable` model class whose `__init__` takes i
     config_class(cls)  # raises unless `__init__` annotates `config` with a dataclass
     old = MODEL_CLASSES.get(cls.__name__)
     if old is not None and old is not cls and (isinstance(old, type) or old != cls.__module__):
-        raise ValueError(f"model class name {cls.__name__!r} is taken by {old if isinstance(old, str) else old.__module__}: rename the class")
+        taken = old if isinstance(old, str) else old.__module__
+        raise ValueError(f"model class name {cls.__name__!r} is taken by {taken}: rename the class")
     MODEL_CLASSES[cls.__name__] = cls
     return cls
 
-def model_class(name:str) -> type:
-    "The allowed model class called `name`; a `ValueError` for any other name."
+
+# %% ../nbs/00_core.ipynb #bf918779
+# Short names of the built-in models (`%gm_train names rnn`), by the kind of data they take -> a class name above.
+MODEL_NAMES: dict[str, dict[str, str]] = {
+    'rnn': {'text': 'RNNLM', 'series': 'SeriesAR'}, 'transformer': {'text': 'TransformerLM'},
+    'vae': {'text': 'SentenceVAE', 'series': 'SeriesVAE'}, 'gan': {'series': 'SeriesGAN'},
+    'diffusion': {'series': 'Diffusion'}}
+
+def model_class(name:str, # a class name of `MODEL_CLASSES`, or with `kind` a short name of `MODEL_NAMES`
+                kind:str|None=None, # with a short name: the data's kind, 'text' or 'series'
+               ) -> type:
+    "The allowed model class called `name` (or short-named `name` for `kind` data); a `ValueError` for any other name."
+    if kind is not None:
+        if name not in MODEL_NAMES: raise KeyError(f"unknown model {name!r}: expected one of {sorted(MODEL_NAMES)}")
+        kinds = MODEL_NAMES[name]
+        if kind not in kinds: raise ValueError(f"model {name!r} has no {kind} version: it takes {sorted(kinds)} data")
+        name = kinds[kind]
     where = MODEL_CLASSES.get(name) if isinstance(name, str) else None
-    if where is None: raise ValueError(f"model class {name!r} is not allowed: expected one of {sorted(MODEL_CLASSES)} (register_model adds your own)")
-    cls = getattr(importlib.import_module(where), name) if isinstance(where, str) else where
-    if not (isinstance(cls, type) and hasattr(cls, 'save')): raise ValueError(f"model class {name!r} in {where}: not a Saveable model")
+    if where is None:
+        raise ValueError(f"model class {name!r} is not allowed: expected one of {sorted(MODEL_CLASSES)} "
+                         "(register_model adds your own)")
+    cls = _resolve(f"{where}:{name}") if isinstance(where, str) else where
+    if not (isinstance(cls, type) and hasattr(cls, 'save')):
+        raise ValueError(f"model class {name!r} in {where}: not a Saveable model")
     return cls
 
-# %% ../nbs/00_core.ipynb #a3727804
+# %% ../nbs/00_core.ipynb #4f0b396f
 def config_class(cls:type, # a model class whose `__init__(config, ...)` annotates `config` with its dataclass
                 ) -> type:
     "The config dataclass of model class `cls`, read from the annotation of its `__init__`'s `config`."
@@ -157,31 +186,40 @@ def config_class(cls:type, # a model class whose `__init__(config, ...)` annotat
     if not found: raise TypeError(f"{cls.__name__}.__init__ has no `config` parameter annotated with a dataclass (found {hint!r})")
     return found[0]
 
+# %% ../nbs/00_core.ipynb #d1571e09
 def _vocab_meta(v) -> dict:
     "The tokens (in id order), level and open/closed of a vocabulary."
     tokens = list(v.itos) if hasattr(v, 'itos') else sorted(v.stoi, key=v.stoi.get)
     return {'tokens': tokens, 'level': getattr(v, 'level', 'char'), 'closed': bool(getattr(v, 'closed', False))}
 
+# %% ../nbs/00_core.ipynb #75803546
 def _vocab_from(d:dict, path):
     "A `gmwidgets.data.Vocab` with the tokens, level and open/closed of `d`."
-    from gmwidgets.data import Vocab
-    v = Vocab(d['tokens'], d.get('level', 'char'), d.get('closed', False))
+    v = _resolve(VOCAB_CLASS)(d['tokens'], d.get('level', 'char'), d.get('closed', False))
     if v.itos != d['tokens']: raise ValueError(f"{path}: its vocabulary does not start with the specials {v.itos[:4]}: not a gmwidgets Vocab")
     return v
 
+# %% ../nbs/00_core.ipynb #aca22361
+def package_version() -> str:
+    "The installed gmwidgets version, from the package metadata."
+    # not `gmwidgets.__version__`: the package's __init__ forwards to the extension, so the layers below never import it
+    from importlib.metadata import version
+    return version('gmwidgets')
+
+# %% ../nbs/00_core.ipynb #27c1aa85
 def model_metadata(model, # a `Saveable` model
                   ) -> dict[str, str]:
     "The metadata (str -> str) of `model`'s file: format, class, config, version and vocabulary as JSON."
-    from gmwidgets import __version__
     c = getattr(model, 'config', None)
     if not dataclasses.is_dataclass(c): raise TypeError(f"{type(model).__name__}.config is {type(c).__name__}: expected a config dataclass")
     want = config_class(type(model))
     if not isinstance(c, want): raise TypeError(f"{type(model).__name__}.config is a {type(c).__name__}: expected a {want.__name__}")
     meta = {'format': MODEL_FORMAT, 'class': type(model).__name__, 'config': json.dumps(dataclasses.asdict(c)),
-            'version': __version__}
+            'version': package_version()}
     if getattr(model, 'vocab', None) is not None: meta['vocab'] = json.dumps(_vocab_meta(model.vocab))
     return meta
 
+# %% ../nbs/00_core.ipynb #6cc292ff
 def _config_from(cls:type, # the config dataclass
                  d:dict, path):
     "An instance of `cls` from a JSON dict: lists become tuples where the field is a tuple."

@@ -13,7 +13,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import batch_kind, make_config, Saveable
 from fastcore.basics import patch
-from .autoregressive import make_generator, evaluating
+from .sampling import make_generator, evaluating
 
 # %% auto #0
 __all__ = ['cosine_schedule', 'DiffusionConfig', 'ResBlock1d', 'Denoiser', 'Diffusion', 'ddim_timesteps', 'ddim_step']
@@ -31,7 +31,7 @@ def cosine_schedule(T:int=1000, # diffusion steps
     betas = (1 - abar[1:] / abar[:-1]).clamp(max=max_beta)  # (T,)
     return betas, torch.cumprod(1 - betas, 0)
 
-# %% ../nbs/05_diffusion.ipynb #0d7c0604
+# %% ../nbs/05_diffusion.ipynb #30cb2ab2
 @dataclass
 class DiffusionConfig:
     "Hyper-parameters of `Diffusion`."
@@ -43,6 +43,7 @@ class DiffusionConfig:
     timesteps: int = 1000     # diffusion steps of training (the paper's T)
     clip: bool = True         # clip the predicted x_0 to [-1, 1] while sampling
 
+# %% ../nbs/05_diffusion.ipynb #d4eb62b1
 class ResBlock1d(nn.Module):
     "GroupNorm, SiLU, dilated conv, plus the timestep embedding, twice; with a skip connection."
     def __init__(self, C:int, emb:int, kernel:int, dilation:int):
@@ -59,6 +60,7 @@ class ResBlock1d(nn.Module):
         a = self.conv1(F.silu(self.norm1(h))) + self.temb(e)[:, :, None]   # (B, C, T)
         return h + self.conv2(F.silu(self.norm2(a)))
 
+# %% ../nbs/05_diffusion.ipynb #802b2585
 class Denoiser(nn.Module):
     "epsilon_theta(x_t, t): residual dilated 1-D convolutions over time with a sinusoidal timestep embedding."
     def __init__(self, c:DiffusionConfig):

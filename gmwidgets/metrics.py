@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 import torch
 from .core import batch_kind
-from .autoregressive import evaluating
+from .sampling import evaluating
 
 # %% auto #0
 __all__ = ['n_targets', 'batch_nll', 'Likelihood', 'nll', 'perplexity', 'bits_per_char']

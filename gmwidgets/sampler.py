@@ -11,13 +11,14 @@ from contextlib import ExitStack, nullcontext
 from typing import Any, NamedTuple
 import numpy as np, pandas as pd, torch
 import ipywidgets as W
-from .autoregressive import MAX_LENGTH, check_controls
+from .sampling import MAX_LENGTH, check_controls
 from .core import check_number
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget', 'control_value',
            'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'to_frame', 'regenerate',
-           'path_frames', 'step_frame', 'show_step']
+           'path_frames', 'step_frame']
 
 # %% ../nbs/14_sampler.ipynb #262b2e1c
 CONTROLS = ('seed', 'temperature', 'top_k', 'top_p', 'length', 'prefix', 'steps')  # display order
@@ -29,7 +30,7 @@ def sample_controls(model, # anything with a `sample(n, **controls)` method
     ps = inspect.signature(model.sample).parameters
     return {c: (None if ps[c].default is inspect.Parameter.empty else ps[c].default) for c in CONTROLS if c in ps}
 
-# %% ../nbs/14_sampler.ipynb #4cc22c81
+# %% ../nbs/14_sampler.ipynb #f111132f
 _STYLE = {'description_width': 'initial'}
 
 _CHECKED = tuple(inspect.signature(check_controls).parameters)  # the controls `check_controls` knows
@@ -45,6 +46,7 @@ def check_control(name:str, # one of `CONTROLS`
     elif name in _CHECKED: check_controls(**{name: value})
     return value
 
+# %% ../nbs/14_sampler.ipynb #d7d3509f
 def control_widget(name:str, # one of `CONTROLS`
                    default=None, # the starting value (checked); None for the widget's own
                   ) -> W.ValueWidget:
@@ -72,6 +74,7 @@ def control_widget(name:str, # one of `CONTROLS`
     s = 50 if v is None else int(v)  # steps
     return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE)
 
+# %% ../nbs/14_sampler.ipynb #b18c502e
 def control_value(name:str, # one of `CONTROLS`
                   value, # the widget's value
                  ):
@@ -124,7 +127,7 @@ def _check_args(n, controls, debounce, path_frames):
     if check_number('path_frames', path_frames, True) < 2:
         raise ValueError(f"path_frames={path_frames}: need path_frames >= 2")
 
-# %% ../nbs/14_sampler.ipynb #cbfdd927
+# %% ../nbs/14_sampler.ipynb #698f00b3
 class SamplerWidget(W.VBox):
     "Sampling controls for `model` and the `n` samples they give, redrawn when a control moves."
     def __init__(self, model, # has `sample(n, **controls)`
@@ -158,23 +161,6 @@ class SamplerWidget(W.VBox):
         super().__init__([W.HBox(row, layout=W.Layout(flex_flow='row wrap')), self.status, self.view, self.chart, *path_row, self.download])
         self.regenerate()
 
-    def _make_controls(self, values:dict) -> dict[str, W.ValueWidget]:
-        "One widget per control the model takes, set as attributes (`self.temperature`...)."
-        defaults = sample_controls(self.model)
-        if self.kind == 'series': defaults.pop('prefix', None)  # a series prefix is observed steps, not text
-        if 'length' in defaults and defaults['length'] is None: defaults['length'] = getattr(self.data, 'window', None)
-        bad = sorted(set(values) - set(defaults))
-        if bad: raise ValueError(f"controls {bad}: {type(self.model).__name__}.sample accepts {sorted(defaults)}")
-        for k, v in values.items(): check_control(k, v)  # the user's values, by the models' rules
-        ws = {k: control_widget(k, values.get(k, d)) for k, d in defaults.items()}
-        for k in CONTROLS: setattr(self, k, ws.get(k))
-        return ws
-
-    def control_values(self) -> dict[str, Any]:
-        "The keyword arguments for `model.sample`, from the widgets."
-        vs = {k: control_value(k, w.value) for k, w in self.controls.items()}
-        return {k: v for k, v in vs.items() if v is not None}
-
     def close(self):
         "Cancel a pending redraw; close the widget and its parts."
         if getattr(self, '_timer', None) is not None: self._timer.cancel()
@@ -183,17 +169,39 @@ class SamplerWidget(W.VBox):
             w = parts.pop(); parts.extend(getattr(w, 'children', ())); w.close()
         super().close()
 
-    def roll(self, _=None):
-        "Pick a new random seed (the dice button); the samples follow."
-        if self.seed is not None: self.seed.value = self._rng.randrange(2**31)
+# %% ../nbs/14_sampler.ipynb #90b9b003
+@patch
+def _make_controls(self:SamplerWidget, values:dict) -> dict[str, W.ValueWidget]:
+    "One widget per control the model takes, set as attributes (`self.temperature`...)."
+    defaults = sample_controls(self.model)
+    if self.kind == 'series': defaults.pop('prefix', None)  # a series prefix is observed steps, not text
+    if 'length' in defaults and defaults['length'] is None: defaults['length'] = getattr(self.data, 'window', None)
+    bad = sorted(set(values) - set(defaults))
+    if bad: raise ValueError(f"controls {bad}: {type(self.model).__name__}.sample accepts {sorted(defaults)}")
+    for k, v in values.items(): check_control(k, v)  # the user's values, by the models' rules
+    ws = {k: control_widget(k, values.get(k, d)) for k, d in defaults.items()}
+    for k in CONTROLS: setattr(self, k, ws.get(k))
+    return ws
+
+# %% ../nbs/14_sampler.ipynb #b079d826
+@patch
+def control_values(self:SamplerWidget) -> dict[str, Any]:
+    "The keyword arguments for `model.sample`, from the widgets."
+    vs = {k: control_value(k, w.value) for k, w in self.controls.items()}
+    return {k: v for k, v in vs.items() if v is not None}
+
+# %% ../nbs/14_sampler.ipynb #2e912bb3
+@patch
+def roll(self:SamplerWidget, _=None):
+    "Pick a new random seed (the dice button); the samples follow."
+    if self.seed is not None: self.seed.value = self._rng.randrange(2**31)
 
 # %% ../nbs/14_sampler.ipynb #aa6bb033
-def _show_with_pictures(self:SamplerWidget):
+@patch
+def _ipython_display_(self:SamplerWidget):
     "Display the widget, then a static picture of its series chart (series models), for front ends without widgets."
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
-
-SamplerWidget._ipython_display_ = _show_with_pictures
 
 # %% ../nbs/14_sampler.ipynb #806acc54
 @torch.no_grad()
@@ -388,7 +396,8 @@ def _step_label(p:_Path, k:int) -> str:
 
 SamplerWidget._frame_of, SamplerWidget.step_frame, SamplerWidget._step_spec = _frame_of, step_frame, _step_spec
 
-# %% ../nbs/14_sampler.ipynb #37654e12
+# %% ../nbs/14_sampler.ipynb #1acb74fb
+@patch
 def show_step(self:SamplerWidget, k:int, # index into `path_steps`: 0 is the noise, the last the samples
              ):
     "Show the kept state `k` in the chart (what the slider calls); never samples."
@@ -403,10 +412,14 @@ def show_step(self:SamplerWidget, k:int, # index into `path_steps`: 0 is the noi
             self.denoise_label.value = _step_label(p, k)
     self.timing['step_ms'] = 1e3 * (time.perf_counter() - t0)
 
+# %% ../nbs/14_sampler.ipynb #8ae82d8f
+@patch
 def _step_changed(self:SamplerWidget, change):
     "The slider (or the play button through it) moved."
     self.show_step(change['new'])
 
+# %% ../nbs/14_sampler.ipynb #2de7a6ff
+@patch
 def _reset_step(self:SamplerWidget):
     "After a generation: the slider on its last step (the samples), or hidden when there is no path."
     p = self._path
@@ -419,16 +432,14 @@ def _reset_step(self:SamplerWidget):
     self.denoise_step.value = self.denoise_play.value = last
     self.show_step(last)  # the slider may have been on `last` already
 
-SamplerWidget.show_step, SamplerWidget._step_changed, SamplerWidget._reset_step = show_step, _step_changed, _reset_step
-
-@property
-def _kept_path(self:SamplerWidget) -> np.ndarray|None:
+# %% ../nbs/14_sampler.ipynb #db02783f
+@patch(as_prop=True)
+def path(self:SamplerWidget) -> np.ndarray|None:
     "The kept denoising states `(K, N, T, F)` on the model's scale, from noise (0) to the samples (-1); None without a path."
     return None if self._path is None else self._path.frames
 
-@property
-def _kept_steps(self:SamplerWidget) -> np.ndarray|None:
+# %% ../nbs/14_sampler.ipynb #be977bbf
+@patch(as_prop=True)
+def path_steps(self:SamplerWidget) -> np.ndarray|None:
     "The step number of each kept state (0 .. steps); None without a path."
     return None if self._path is None else self._path.steps
-
-SamplerWidget.path, SamplerWidget.path_steps = _kept_path, _kept_steps

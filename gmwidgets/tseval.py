@@ -6,7 +6,6 @@ Docs: https://gmwidgets.github.io/gmwidgets/tseval.html.md"""
 
 # %% ../nbs/21_tseval.ipynb #bf66ebd5
 from __future__ import annotations
-import math
 from typing import Callable
 import numpy as np, pandas as pd, torch
 import torch.nn as nn

@@ -6,10 +6,8 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-if 'jupyter' in sys.modules and Path(getattr(sys.modules['jupyter'], '__file__', '')).parent != HERE:
-    del sys.modules['jupyter']  # jupyter_core's top-level `jupyter` module: ours is the harness
-import jupyter as harness
+sys.path.insert(0, str(HERE))  # tests/harness.py (the kernel and browser harness) and tests/toys.py (toy models)
+import harness
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

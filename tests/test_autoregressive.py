@@ -2,8 +2,8 @@
 import io, math
 import pytest
 import torch
-from gmwidgets.autoregressive import (RNNLM, TransformerLM, SeriesAR, RNNConfig, filter_logits, next_token,
-                                      make_generator, encode_prefix)
+from gmwidgets.autoregressive import RNNLM, TransformerLM, SeriesAR, RNNConfig
+from gmwidgets.sampling import filter_logits, next_token, make_generator, encode_prefix
 
 torch.set_num_threads(1)
 V = 12  # 4 specials + 8 letters

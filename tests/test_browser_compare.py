@@ -1,7 +1,7 @@
 """In a real JupyterLab: CompareWidget shows its four charts through the offline Vega bundle, the score table fills in
 from the background thread while the kernel stays free, the feature selector redraws, and Stop ends scoring."""
 import json, time
-from jupyter import kernel_print, new_notebook, wait_until
+from harness import kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/compare_live.ipynb'  # created empty on the server by the test
 

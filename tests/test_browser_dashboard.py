@@ -3,7 +3,7 @@ step counter, Resume and Stop act, an exception shows in the error panel while t
 saved notebook, reopened in a fresh kernel, shows the final chart."""
 import re, time
 import pytest
-from jupyter import CHART_ROWS, kernel_print, new_notebook, wait_until
+from harness import CHART_ROWS, kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/dashboard_live.ipynb'  # created empty on the server by the test
 

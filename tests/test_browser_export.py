@@ -3,7 +3,7 @@ whose file (history CSV, chart PNG, chart SVG) the browser saves with no round t
 import io, re
 import xml.etree.ElementTree as ET
 import pandas as pd
-from jupyter import kernel_print, new_notebook, wait_until
+from harness import kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/dashboard_export.ipynb'  # created empty on the server by the test
 

@@ -1,14 +1,14 @@
 """In Notebook 7 (`jupyter notebook`, package `notebook`): with `%load_ext gmwidgets` a `Run` displays as its
 dashboard, the chart grows while it trains in the background, its Stop button stops the run, and `%gm_runs` shows it
 stopped; the `SamplerWidget` and the `LatentExplorer` render and answer their controls; a notebook saved from Notebook 7
-with a finished dashboard reopens in JupyterLab showing the final chart. The Lab harness (tests/jupyter.py) is reused:
+with a finished dashboard reopens in JupyterLab showing the final chart. The Lab harness (tests/harness.py) is reused:
 only the command line and the notebook URL differ."""
 import json, re, shutil, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import quote
 import pytest
-import jupyter as harness  # tests/jupyter.py (conftest puts tests/ first on sys.path)
-from jupyter import (CHART_ROWS, chart_rows, drag_slider, kernel_print, new_notebook, put_notebook, reopen_shows_chart,
+import harness  # tests/harness.py (conftest puts tests/ first on sys.path)
+from harness import (CHART_ROWS, chart_rows, drag_slider, kernel_print, new_notebook, put_notebook, reopen_shows_chart,
                      save_with_widget_state, wait_until)
 from test_browser_sampler import SETUP as SAMPLER, shown_samples  # the same widgets as the Lab tests
 from test_browser_latent import SETUP as LATENT, current_text

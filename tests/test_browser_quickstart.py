@@ -1,7 +1,7 @@
 """Browser tier: open a notebook in a real JupyterLab (headless Chromium), run all cells, and check what a
 person would see: a rendered Vega chart, no failed cell, no browser console error, no request off this machine."""
 import pytest
-from jupyter import NBS, LAB_SETTINGS, is_local
+from harness import NBS, LAB_SETTINGS, is_local
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 

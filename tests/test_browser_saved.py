@@ -2,7 +2,7 @@
 reopens in JupyterLab and in Notebook 7 without running a cell, and the interactive chart shows all its rows: the
 views load the Vega runtime from the Jupyter server (gmwidgets.serverext), and no request leaves the machine."""
 import nbformat, pytest
-from jupyter import chart_rows, execute_notebook, new_notebook, put_notebook, reopen_shows_chart
+from harness import chart_rows, execute_notebook, new_notebook, put_notebook, reopen_shows_chart
 from test_browser_notebook7 import nb7, nb7_server, ours  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser

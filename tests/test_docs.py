@@ -7,7 +7,7 @@ import base64, functools, http.server, importlib, re, subprocess, sys, threading
 from pathlib import Path
 from urllib.parse import quote
 import nbformat, numpy as np, pytest
-from jupyter import REPO, WIDGET_MIME, free_port, is_local, launch_chromium
+from harness import REPO, WIDGET_MIME, free_port, is_local, launch_chromium
 
 sys.path.insert(0, str(REPO/'docs'))
 import gmw_docs  # noqa: E402

@@ -5,7 +5,7 @@ Browser tier: in JupyterLab, rank 0 (a forked process) draws into the chart whil
 Stop ends the fit on both ranks before its 300 steps."""
 import re, sys
 import psutil, pytest
-from jupyter import CHART_ROWS, NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
+from harness import CHART_ROWS, NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import save_executed  # noqa: E402
 

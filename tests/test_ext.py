@@ -6,22 +6,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from gmwidgets import ext
 from gmwidgets.train import Run
 from gmwidgets.core import load_dataset
+from toys import Ones, Toy
 
 torch.set_num_threads(1)
 WIDGET = 'application/vnd.jupyter.widget-view+json'
-
-
-class Toy(nn.Module):
-    "One parameter; each step sleeps `delay` s so a run stays live long enough to be stopped."
-    def __init__(self, delay=0.0): super().__init__(); self.w, self.delay = nn.Parameter(torch.zeros(1)), delay
-    def loss(self, batch):
-        time.sleep(self.delay)
-        return {'loss': (batch.mean() - self.w).pow(2).sum()}
-
-
-class Ones:
-    def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
 
 
 @pytest.fixture

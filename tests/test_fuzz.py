@@ -5,10 +5,12 @@ import math, tempfile, threading, time, warnings
 from pathlib import Path
 import numpy as np, pytest, torch
 from hypothesis import given, settings, HealthCheck, strategies as st
-from gmwidgets.autoregressive import RNNLM, check_controls, MAX_LENGTH
+from gmwidgets.autoregressive import RNNLM
+from gmwidgets.sampling import check_controls, MAX_LENGTH
 from gmwidgets.data import TextData, SeriesData
 from gmwidgets.follow import Follower, HistoryWriter
 from gmwidgets.train import Run
+from toys import Ones, Toy
 
 torch.set_num_threads(1)
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,16 +162,6 @@ def test_series_data(shape, nan, window, stride, scaler, split):
 
 # ---- Run arguments and controls --------------------------------------------------------------------------------------
 
-class Toy(torch.nn.Module):
-    def __init__(self): super().__init__(); self.w = torch.nn.Parameter(torch.zeros(1))
-    def loss(self, batch): return {'loss': (batch.mean() - self.w).pow(2).sum()}
-
-
-class Ones:
-    def n(self, split): return 16
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(16, 4, 1).split(8))
-
-
 RUN_FIELDS = ['lr', 'optimizer', 'weight_decay', 'batch_size', 'max_steps', 'epochs', 'grad_clip', 'schedule', 'warmup',
               'eval_every', 'eval_batches', 'seed', 'num_threads', 'name']
 
@@ -178,8 +170,8 @@ RUN_FIELDS = ['lr', 'optimizer', 'weight_decay', 'batch_size', 'max_steps', 'epo
 @given(field=st.sampled_from(RUN_FIELDS), value=ANY, n=st.one_of(ANY, st.integers(-2, 3)))
 def test_run_arguments_and_step(field, value, n):
     box = {}
-    works_or_names(lambda: box.setdefault('r', Run(Toy(), Ones(), **{field: value})), field)
-    run = box.get('r') or Run(Toy(), Ones(), max_steps=2)
+    works_or_names(lambda: box.setdefault('r', Run(Toy(), Ones(16), **{field: value})), field)
+    run = box.get('r') or Run(Toy(), Ones(16), max_steps=2)
     if works_or_names(lambda: run.step(n), 'n=') == 'ok':   # it trains, then stops when asked: never wedged
         t = time.monotonic()
         while run.state == 'running' and run.step_count < min(n, 2) and time.monotonic() - t < 10: time.sleep(0.01)

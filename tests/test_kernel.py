@@ -2,7 +2,7 @@
 Each notebook runs in a fresh `python3` kernel (the venv's python) with its own folder as working directory."""
 import sys
 import pytest
-from jupyter import NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
+from harness import NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import add_chart_images, chart_models, save_executed, widget_states  # the docs site's plug-in
 

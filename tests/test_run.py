@@ -2,6 +2,7 @@
 import math, threading, time, warnings
 import pytest, torch
 from gmwidgets.train import Run, RunError, RunConfig
+from toys import until
 
 torch.set_num_threads(1)
 
@@ -40,14 +41,6 @@ class Slow(TinyGRU):
     "A step that takes at least `dt` seconds, so control timing is observable."
     def __init__(self, dt=0.005, **kw): super().__init__(**kw); self.dt = dt
     def loss(self, batch): time.sleep(self.dt); return super().loss(batch)
-
-
-def until(f, timeout=10.0):
-    "Poll `f()` until true; fail after `timeout` seconds."
-    t = time.monotonic()
-    while not f():
-        if time.monotonic() - t > timeout: raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.001)
 
 
 def weights(m): return [p.detach().clone() for p in m.parameters()]

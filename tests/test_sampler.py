@@ -2,6 +2,7 @@
 import base64, html, importlib.util, threading, time
 import numpy as np, pandas as pd, pytest, torch
 from gmwidgets.sampler import SamplerWidget, sample_controls, text_samples_html, CONTROLS
+from toys import until
 
 torch.set_num_threads(1)
 CHARS = 'abcdefgh'
@@ -43,13 +44,6 @@ class SeriesModel(torch.nn.Module):
     def sample(self, n, seed=0, length=6, steps=10):
         g = torch.Generator().manual_seed(seed)
         return torch.randn(n, length, 2, generator=g).cumsum(1) / steps  # (N, T, F)
-
-
-def wait_for(cond, timeout=5.0):
-    "Poll `cond` until true or `timeout` seconds pass; return its last value."
-    end = time.monotonic() + timeout
-    while not (ok := cond()) and time.monotonic() < end: time.sleep(0.01)
-    return ok
 
 
 @pytest.fixture
@@ -112,7 +106,7 @@ def test_control_change_redraws_after_debounce(text_sampler):
     s = text_sampler
     before, calls = s.view.value, s.model.calls
     s.temperature.value = 3.0
-    assert wait_for(lambda: s.view.value != before), "samples did not change after moving the temperature"
+    assert until(lambda: s.view.value != before), "samples did not change after moving the temperature"
     assert s.model.calls == calls + 1 and s.model.seen[-1]['temperature'] == pytest.approx(3.0)
 
 
@@ -120,7 +114,7 @@ def test_rapid_changes_coalesce():
     s = SamplerWidget(CharLM(), CharData(), n=6, debounce=0.2)
     calls = s.model.calls
     for l in range(2, 12): s.length.value = l; time.sleep(0.01)
-    assert wait_for(lambda: s.model.seen[-1]['length'] == 11)
+    assert until(lambda: s.model.seen[-1]['length'] == 11)
     time.sleep(0.3)
     assert s.model.calls <= calls + 2, f"{s.model.calls - calls} draws for a burst of 10 changes: expected the first and the last"
     assert s.model.seen[-1]['length'] == 11 and all(len(t) <= 11 for t in s.samples)
@@ -131,7 +125,7 @@ def test_rapid_changes_coalesce():
 def test_lone_change_drawn_without_waiting_for_debounce():
     s = SamplerWidget(CharLM(), CharData(), n=6, debounce=2.0)
     t0 = time.monotonic(); s.seed.value = 9
-    assert wait_for(lambda: s.model.seen[-1]['seed'] == 9 and s.timing, timeout=1.5)
+    assert until(lambda: s.model.seen[-1]['seed'] == 9 and s.timing, timeout=1.5)
     assert time.monotonic() - t0 < 1.0, 'a lone change waited for the debounce timer'
     s.close()
 
@@ -140,7 +134,7 @@ def test_change_does_not_block_the_caller():
     s = SamplerWidget(CharLM(delay=0.4), CharData(), debounce=0.02)
     t0 = time.perf_counter(); s.seed.value = 5; dt = time.perf_counter() - t0
     assert dt < 0.1, f"setting a control took {dt:.2f} s: the draw ran on the caller's thread"
-    assert wait_for(lambda: s.model.seen[-1]['seed'] == 5 and s.timing.get('sample_ms', 0) > 300)
+    assert until(lambda: s.model.seen[-1]['seed'] == 5 and s.timing.get('sample_ms', 0) > 300)
     s.close()
 
 
@@ -149,7 +143,7 @@ def test_dice_picks_new_seed_and_samples(text_sampler):
     seed, samples = s.seed.value, s.samples
     s.dice_button.click()
     assert s.seed.value != seed
-    assert wait_for(lambda: s.samples != samples)
+    assert until(lambda: s.samples != samples)
 
 
 def test_same_seed_same_samples(text_sampler):
@@ -192,12 +186,12 @@ def test_error_shown_and_old_samples_kept(text_sampler):
     s = text_sampler
     old, old_html = s.regenerate(), s.view.value
     s.prefix.value = 'a<z'
-    assert wait_for(lambda: s.error is not None), "bad prefix gave no error"
+    assert until(lambda: s.error is not None), "bad prefix gave no error"
     assert isinstance(s.error, ValueError) and 'unknown characters' in s.status.value
     assert '&lt;' in s.status.value and 'a<z' not in s.status.value  # the message is escaped too
     assert s.samples == old and s.view.value == old_html
     s.prefix.value = 'ab'
-    assert wait_for(lambda: s.error is None)
+    assert until(lambda: s.error is None)
     assert all(t.startswith('ab') for t in s.samples) and 'samples in' in s.status.value
 
 
@@ -288,7 +282,7 @@ def test_samples_under_run_lock_in_eval_mode():
         s.seed.value = 4
         time.sleep(0.15)
         assert len(held) == 1
-    assert wait_for(lambda: len(held) == 2)
+    assert until(lambda: len(held) == 2)
     s.close()
 
 
@@ -343,14 +337,14 @@ def test_with_running_training():
     s = SamplerWidget(model, data, run=run, n=4, controls={'length': 24}, debounce=0.01)
     run.start()
     try:
-        assert wait_for(lambda: run.step_count >= 3)
+        assert until(lambda: run.step_count >= 3)
         steps = []
         for seed in range(1, 7):
             s.seed.value = seed
-            assert wait_for(lambda: len(torn) >= seed + 1), 'no redraw while training'
+            assert until(lambda: len(torn) >= seed + 1), 'no redraw while training'
             steps.append(run.step_count)
         assert steps[-1] > steps[0], 'training did not advance while sampling'
-        assert wait_for(lambda: s.seed.value == 6 and 'samples in' in s.status.value)
+        assert until(lambda: s.seed.value == 6 and 'samples in' in s.status.value)
         assert not any(torn), 'weights changed during a draw: the sampler did not hold run.lock'
         assert s.error is None and run.error is None and run.state == 'running' and model.training
     finally:
@@ -446,7 +440,7 @@ def test_new_generation_resets_to_last_step():
     s = SamplerWidget(m, n=2, controls={'steps': 8}, debounce=0.01)
     s.denoise_step.value = 2
     s.steps.value = 4
-    assert wait_for(lambda: m.calls == 2 and s.denoise_step.max == 4)
+    assert until(lambda: m.calls == 2 and s.denoise_step.max == 4)
     assert s.denoise_step.value == 4 and s.denoise_play.max == 4 and s.path.shape[0] == 5
     assert np.allclose([r['value'] for r in synthetic_rows(s)], s.to_frame().value)
     s.close()

@@ -3,7 +3,7 @@ it), and its HTML export shows a drawn picture of every chart with the final num
 import base64, json, re, subprocess, sys
 from collections import Counter
 import nbformat, numpy as np, pytest
-from jupyter import NBS, REPO, execute_notebook
+from harness import NBS, REPO, execute_notebook
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
 

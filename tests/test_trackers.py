@@ -7,15 +7,9 @@ from torch.utils.tensorboard import SummaryWriter
 from gmwidgets.train import Run
 from gmwidgets.runschart import RunsChart, series_name
 from gmwidgets.trackers import tensorboard_runs, mlflow_runs, TensorBoardWriter, MLflowWriter
+from toys import until
 
 torch.set_num_threads(1)
-
-
-def until(f, timeout=20.0):
-    t = time.monotonic()
-    while not f():
-        if time.monotonic() - t > timeout: raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def steps(chart, run, term='loss'):

@@ -6,7 +6,7 @@ import json, os, shutil, subprocess, sys, zipfile
 from email.parser import Parser
 from pathlib import Path
 import pytest
-from jupyter import NBS, REPO, WIDGET_MIME, error_outputs, output_mimetypes, read_notebook
+from harness import NBS, REPO, WIDGET_MIME, error_outputs, output_mimetypes, read_notebook
 
 pytestmark = pytest.mark.wheel
 

@@ -18,6 +18,8 @@ echo "== nbdev-export leaves gmwidgets/ (and README.md) unchanged"
 before=$(snapshot); nbdev-export; python tools/readme.py; check_unchanged "nbdev-export (or tools/readme.py)"
 echo "== nbdev-clean leaves nbs/ unchanged"
 before=$(snapshot); nbdev-clean; check_unchanged nbdev-clean
+echo "== lint-imports: the layers data -> models -> run -> views -> extension ([tool.importlinter] in pyproject.toml)"
+lint-imports --no-cache
 echo "== nbdev-test (notebook checks; slow and browser cells skipped)"
 nbdev-test --n-workers 2
 echo "== pytest (unit, kernel and browser tiers)"

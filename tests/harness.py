@@ -21,6 +21,7 @@ from __future__ import annotations
 import json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request, warnings
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+from toys import until  # the one polling loop of the tests
 
 REPO = Path(__file__).resolve().parents[1]
 NBS = REPO/'nbs'
@@ -412,11 +413,7 @@ CHART_ROWS = """(el) => { const c = el.querySelector('.gmwidgets-chart'); const 
 
 def wait_until(cond, timeout:float=20, what:str='condition'):
     "Poll `cond()` every 0.1 s until it is true; TimeoutError naming `what` after `timeout` s."
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond(): return
-        time.sleep(0.1)
-    raise TimeoutError(f'{what}: not met after {timeout} s')
+    until(cond, timeout, what, every=0.1)
 
 def kernel_print(page:LabPage, code:str) -> str:
     "Run `print(code)` in a new cell of `page` and return what it printed."
