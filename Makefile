@@ -46,4 +46,4 @@ docs: setup
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup
-	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/readme.py
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/wrap_generated.py && $(BIN)/python tools/readme.py

@@ -17,8 +17,8 @@ from .sampling import check_controls, next_token, make_generator, evaluating, en
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block', 'TransformerLM',
-           'SeriesConfig', 'SeriesAR']
+__all__ = ['TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block',
+           'TransformerLM', 'SeriesConfig', 'SeriesAR']
 
 # %% ../nbs/02_autoregressive.ipynb #c626bd7a
 _MOVED = ('MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'filter_logits')  # now in gmwidgets.sampling
@@ -32,7 +32,8 @@ def __getattr__(name:str):
 
 # %% ../nbs/02_autoregressive.ipynb #a34bbb22
 class TokenLM(Saveable, nn.Module):
-    "Base of the text models: next-token loss and batched, seeded sampling that stops at `<eos>`; `save`/`load` from `Saveable`."
+    ("Base of the text models: next-token loss and batched, seeded sampling that stops at `<eos>`; `save`/`load` from "
+     "`Saveable`.")
     vocab = None  # set by `for_data`: the data's vocabulary, used to encode string prefixes
 
 # %% ../nbs/02_autoregressive.ipynb #999acaa6
@@ -57,8 +58,10 @@ def forward(self:TokenLM, idx:torch.Tensor, # (B, T) token ids
 def nll_sum(self:TokenLM, batch:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
            ) -> tuple[torch.Tensor, torch.Tensor]:
     "Summed NLL in nats over the non-pad targets of `batch`, and how many targets there are."
-    if batch_kind(batch) != 'tokens': raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T) token ids")
-    if batch.size(1) < 2: raise ValueError(f"batch of length T={batch.size(1)}: need T >= 2 (<bos> and at least one target)")
+    if batch_kind(batch) != 'tokens':
+        raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T) token ids")
+    if batch.size(1) < 2:
+        raise ValueError(f"batch of length T={batch.size(1)}: need T >= 2 (<bos> and at least one target)")
     x, y = batch[:, :-1], batch[:, 1:]        # (B, T-1) inputs and their next tokens
     logits = self(x)                           # (B, T-1, V)
     pad = self.config.pad_id
@@ -76,7 +79,8 @@ def loss(self:TokenLM, batch:torch.Tensor) -> dict[str, torch.Tensor]:
 # %% ../nbs/02_autoregressive.ipynb #c73cf509
 @patch
 def _advance(self:TokenLM, idx, state, n_new):
-    "Logits (B, V) for the token after `idx` (B, T): feed its last `n_new` tokens on `state`, or all of it when `state` is None."
+    ("Logits (B, V) for the token after `idx` (B, T): feed its last `n_new` tokens on `state`, or all of it when "
+     "`state` is None.")
     logits, state = self._run(idx if state is None else idx[:, -n_new:], state)
     return logits[:, -1], state
 
@@ -86,7 +90,9 @@ def _prefix_ids(self:TokenLM, prefix) -> list[int]:
     "Token ids of a string or id-list `prefix`."
     if prefix is None: return []
     if isinstance(prefix, str):
-        if self.vocab is None: raise ValueError(f"prefix={prefix!r} is a string but the model has no vocab: build it with {type(self).__name__}.for_data(data), or pass token ids")
+        if self.vocab is None:
+            raise ValueError(f"prefix={prefix!r} is a string but the model has no vocab: build it with "
+                             f"{type(self).__name__}.for_data(data), or pass token ids")
         return encode_prefix(prefix, self.vocab)
     ids = [int(i) for i in prefix]
     bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
@@ -108,7 +114,8 @@ def sample(self:TokenLM, n:int,                  # how many sequences
     if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
     check_controls(temperature, top_k, top_p, check_number('length', length, True))
     pre, c = self._prefix_ids(prefix), self.config
-    if length <= len(pre): raise ValueError(f"length={length} with a prefix of {len(pre)} tokens: need length > {len(pre)}")
+    if length <= len(pre):
+        raise ValueError(f"length={length} with a prefix of {len(pre)} tokens: need length > {len(pre)}")
     g = make_generator(seed)
     idx = torch.tensor([[c.bos_id] + pre] * n)        # (B, 1+P)
     done = torch.zeros(n, dtype=torch.bool)
@@ -158,9 +165,12 @@ class RNNLM(TokenLM):
                  **kwargs): # config fields, e.g. hidden=128, cell='lstm'
         super().__init__()
         self.config = c = make_config(RNNConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try RNNLM.for_data(data)")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try "
+                             "RNNLM.for_data(data)")
         if c.cell not in ('gru', 'lstm'): raise ValueError(f"cell={c.cell!r}: expected 'gru' or 'lstm'")
-        if c.tie_weights and c.emb != c.hidden: raise ValueError(f"tie_weights with emb={c.emb}, hidden={c.hidden}: need emb == hidden")
+        if c.tie_weights and c.emb != c.hidden:
+            raise ValueError(f"tie_weights with emb={c.emb}, hidden={c.hidden}: need emb == hidden")
         self.wte = nn.Embedding(c.vocab_size, c.emb)
         rnn = nn.GRU if c.cell == 'gru' else nn.LSTM
         self.rnn = rnn(c.emb, c.hidden, c.layers, batch_first=True, dropout=c.dropout if c.layers > 1 else 0.)
@@ -215,7 +225,8 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)                       # 3 x (B, T, C)
         q, k, v = (a.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for a in (q, k, v))  # (B, nh, T, hs)
-        if cache is not None: k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, nh, Tp+T, hs)
+        if cache is not None:
+            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, nh, Tp+T, hs)
         Tp, p = k.size(2) - T, self.dropout if self.training else 0.
         if Tp == 0: y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         else:
@@ -245,9 +256,13 @@ class TransformerLM(TokenLM):
                  **kwargs): # config fields, e.g. d_model=64, pos='sinusoidal'
         super().__init__()
         self.config = c = make_config(TransformerConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try TransformerLM.for_data(data)")
-        if c.d_model % c.n_heads: raise ValueError(f"d_model={c.d_model}, n_heads={c.n_heads}: need d_model divisible by n_heads")
-        if c.pos not in ('learned', 'sinusoidal'): raise ValueError(f"pos={c.pos!r}: expected 'learned' or 'sinusoidal'")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try "
+                             "TransformerLM.for_data(data)")
+        if c.d_model % c.n_heads:
+            raise ValueError(f"d_model={c.d_model}, n_heads={c.n_heads}: need d_model divisible by n_heads")
+        if c.pos not in ('learned', 'sinusoidal'):
+            raise ValueError(f"pos={c.pos!r}: expected 'learned' or 'sinusoidal'")
         self.wte = nn.Embedding(c.vocab_size, c.d_model)
         if c.pos == 'learned': self.wpe = nn.Embedding(c.block_size, c.d_model)
         else: self.register_buffer('pe', sinusoids(c.block_size, c.d_model), persistent=False)
@@ -271,7 +286,8 @@ def _run(self:TransformerLM, idx:torch.Tensor, # (B, T) token ids
          cache=None):            # per-layer (k, v) of the earlier positions, or None
     "Logits (B, T, V) and the per-layer KV cache after `idx`."
     Tp, T = (cache[0][0].size(2) if cache else 0), idx.size(1)
-    if Tp + T > self.config.block_size: raise ValueError(f"{Tp + T} positions: the context holds at most block_size={self.config.block_size}")
+    if Tp + T > self.config.block_size:
+        raise ValueError(f"{Tp + T} positions: the context holds at most block_size={self.config.block_size}")
     pos = torch.arange(Tp, Tp + T, device=idx.device)
     pe = self.wpe(pos) if self.config.pos == 'learned' else self.pe[pos]   # (T, C)
     x = self.drop(self.wte(idx) + pe)                                      # (B, T, C)
@@ -302,12 +318,14 @@ class SeriesConfig:
 
 # %% ../nbs/02_autoregressive.ipynb #69702040
 class SeriesAR(Saveable, nn.Module):
-    "GRU over the past steps with a diagonal-Gaussian or mixture-density head for the next step; `save`/`load` from `Saveable`."
+    ("GRU over the past steps with a diagonal-Gaussian or mixture-density head for the next step; `save`/`load` from "
+     "`Saveable`.")
     def __init__(self, config:SeriesConfig|int|None=None, # a config, or the number of features F
                  **kwargs): # config fields, e.g. head='mdn', hidden=64
         super().__init__()
         self.config = c = make_config(SeriesConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesAR.for_data(data)")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesAR.for_data(data)")
         if c.head not in ('gaussian', 'mdn'): raise ValueError(f"head={c.head!r}: expected 'gaussian' or 'mdn'")
         if c.head == 'mdn' and c.n_mix < 1: raise ValueError(f"n_mix={c.n_mix}: need n_mix >= 1")
         K = c.n_mix if c.head == 'mdn' else 1
@@ -382,14 +400,15 @@ def _prefix(self:SeriesAR, prefix, n) -> torch.Tensor:
     p = torch.as_tensor(prefix, dtype=torch.float32)
     if p.dim() == 2: p = p.expand(n, -1, -1)
     if p.dim() != 3 or p.size(0) != n or p.size(-1) != self.config.n_features:
-        raise ValueError(f"prefix of shape {tuple(p.shape)}: expected (T0, F={self.config.n_features}) or (n={n}, T0, F)")
+        raise ValueError(f"prefix of shape {tuple(p.shape)}: expected (T0, F={self.config.n_features}) or (n={n}, T0, "
+                         "F)")
     return p
 
 # %% ../nbs/02_autoregressive.ipynb #7ad0bfe6
 @patch
 def sample(self:SeriesAR, n:int,            # how many series
            seed:int|None=None,     # seeds a private torch.Generator; None: random
-           temperature:float=1.0,  # > 0: scales the standard deviations and sharpens the mixture; -> 0 gives the mean path
+           temperature:float=1.0,  # > 0: scales the stds, sharpens the mixture; -> 0 gives the mean path
            length:int|None=None,   # steps a sample, prefix included (default: `config.length`)
            prefix=None,            # observed first steps: (T0, F) for every sample, or (n, T0, F)
           ) -> torch.Tensor:
@@ -398,7 +417,8 @@ def sample(self:SeriesAR, n:int,            # how many series
     length = self.config.length if length is None else length
     check_controls(temperature, length=length)
     x = self._prefix(prefix, n)                           # (n, T0, F)
-    if length <= x.size(1): raise ValueError(f"length={length} with a prefix of {x.size(1)} steps: need length > {x.size(1)}")
+    if length <= x.size(1):
+        raise ValueError(f"length={length} with a prefix of {x.size(1)} steps: need length > {x.size(1)}")
     g = make_generator(seed)
     with evaluating(self):
         inp = torch.cat([self.start.expand(n, 1, -1), x], dim=1)   # (n, 1+T0, F)

@@ -1,4 +1,5 @@
-"""The IPython extension: `%load_ext gmwidgets` gives rich displays, a registry of the kernel's runs and the magics `%gm_runs`, `%gm_stop`, `%gm_train`.
+"""The IPython extension: `%load_ext gmwidgets` gives rich displays, a registry of the kernel's runs and the magics
+`%gm_runs`, `%gm_stop`, `%gm_train`.
 
 Docs: https://gmwidgets.github.io/gmwidgets/ext.html.md"""
 
@@ -20,9 +21,9 @@ __version__ = package_version()  # not `from gmwidgets import __version__`: the 
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROTOCOL_METHODS', 'LIVE', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'RunRegistry', 'RunsTable',
-           'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension', 'unload_ipython_extension', 'registry',
-           'track']
+__all__ = ['PROTOCOL_METHODS', 'LIVE', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'RunRegistry',
+           'RunsTable', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension', 'unload_ipython_extension',
+           'registry', 'track']
 
 # %% ../nbs/30_ext.ipynb #e78b72bc
 PROTOCOL_METHODS = ('loss', 'sample', 'encode', 'decode', 'train_step')
@@ -40,7 +41,8 @@ def model_card(model) -> str|None:
                   f"{'✓' if hasattr(model, m) else '✗'} {m}</code>" for m in PROTOCOL_METHODS)
     cfg = getattr(model, 'config', None)
     cfg_html = f"<div style='font-size:90%;color:#555'>{html.escape(repr(cfg))}</div>" if cfg is not None else ''
-    return (f"<div class='gmwidgets-model-card' style='border:1px solid #ddd;border-radius:4px;padding:6px 10px;display:inline-block'>"
+    return ("<div class='gmwidgets-model-card' style='border:1px solid #ddd;border-radius:4px;padding:6px "
+            "10px;display:inline-block'>"
             f"<b>{html.escape(type(model).__name__)}</b> &nbsp;{total:,} parameters ({train:,} trainable)"
             f"<span style='float:right;margin-left:1em;color:#999'>gmwidgets {__version__}</span>"
             f"<div>{has}</div>{cfg_html}</div>")
@@ -51,7 +53,9 @@ def dataset_preview(data, # a `TextData` or `SeriesData`
                    ) -> str:
     "An escaped HTML preview of a dataset."
     head = html.escape(data._summary()) if hasattr(data, '_summary') else html.escape(repr(data).splitlines()[0])
-    if hasattr(data, 'vocab'): body = '<ul>' + ''.join(f"<li><code>{html.escape(str(t)[:200])}</code></li>" for t in data.texts('train')[:n]) + '</ul>'
+    if hasattr(data, 'vocab'):
+        items = (f"<li><code>{html.escape(str(t)[:200])}</code></li>" for t in data.texts('train')[:n])
+        body = '<ul>' + ''.join(items) + '</ul>'
     else: body = _window_table(data, n)
     return f"<div class='gmwidgets-dataset'><b>{head}</b>{body}</div>"
 
@@ -218,7 +222,8 @@ def parse_options(text:str) -> dict:
         k, eq, v = line.partition('=')
         if not eq or not k.strip().isidentifier(): raise UsageError(f"line {i}: {line!r}: expected `name = value`")
         try: out[k.strip()] = ast.literal_eval(v.strip())
-        except (ValueError, SyntaxError): raise UsageError(f"line {i}: {v.strip()!r} is not a Python literal (quote strings)") from None
+        except (ValueError, SyntaxError):
+            raise UsageError(f"line {i}: {v.strip()!r} is not a Python literal (quote strings)") from None
     return out
 
 _RUN_FIELDS = {f for f in RunConfig.__dataclass_fields__}
@@ -256,11 +261,13 @@ class GmMagics(Magics):
 
     @line_magic
     def gm_runs(self, line=''):
-        "A table of this kernel's runs (state, step, last loss, Stop); `%gm_runs --chart [NAME ...]` overlays them instead."
+        ("A table of this kernel's runs (state, step, last loss, Stop); `%gm_runs --chart [NAME ...]` overlays them "
+         "instead.")
         self._scan()
         args = line.split()
         if not args: return RunsTable(self.registry)
-        if args[0] != '--chart': raise UsageError(f"%gm_runs {line.strip()!r}: expected no argument or --chart [NAME ...]")
+        if args[0] != '--chart':
+            raise UsageError(f"%gm_runs {line.strip()!r}: expected no argument or --chart [NAME ...]")
         names = [r.name for r in self.registry.runs]
         missing = [n for n in args[1:] if n not in names]
         if missing or not names: raise UsageError(f"no run called {missing or '...'}: the runs are {names}")
@@ -335,7 +342,8 @@ def unload_ipython_extension(ip):
     if st is None: return
     reg = st['registry']; reg.scan(ip.user_ns)
     names = reg.stop_all()
-    print(f"gmwidgets: asked {len(names)} live run(s) to stop: {', '.join(names)}" if names else "gmwidgets: no live runs")
+    print(f"gmwidgets: asked {len(names)} live run(s) to stop: {', '.join(names)}" if names
+          else "gmwidgets: no live runs")
     for f, t, prev in st['old']:
         f.pop(t, None)
         if prev is not None: f.for_type(t, prev)

@@ -96,7 +96,8 @@ _NOT_TERMS = ('step', 'epoch', 'time')
 
 def _points(row:dict) -> dict[str, float]:
     "The numeric terms of one history line (not step, epoch or time)."
-    return {k: float(v) for k, v in row.items() if k not in _NOT_TERMS and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    is_number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    return {k: float(v) for k, v in row.items() if k not in _NOT_TERMS and is_number(v)}
 
 # %% ../nbs/31_follow.ipynb #833d6d15
 class Follower:

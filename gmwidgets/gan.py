@@ -1,4 +1,5 @@
-"""A recurrent Wasserstein GAN with gradient penalty for time-series windows: a GRU generator from noise and a GRU critic.
+"""A recurrent Wasserstein GAN with gradient penalty for time-series windows: a GRU generator from noise and a GRU
+critic.
 
 Docs: https://gmwidgets.github.io/gmwidgets/gan.html.md"""
 
@@ -23,7 +24,7 @@ class GANConfig:
     n_features: int = 0       # F: values a step
     length: int = 24          # T of the windows it samples (the data's window)
     z_dim: int = 0            # noise values a step; 0: the same as n_features (TimeGAN's choice)
-    hidden: int = 24          # GRU state size of both networks (TimeGAN's 24; the penalty's double backward through a GRU is slow on CPU)
+    hidden: int = 24          # GRU state size of both networks (TimeGAN's 24; the penalty's double backward is slow)
     layers: int = 2           # stacked GRU layers of both networks
     n_critic: int = 2         # critic updates per generator update (WGAN-GP used 5)
     gp_weight: float = 10.0   # lambda of the gradient penalty (WGAN-GP: 10)
@@ -67,12 +68,14 @@ def gradient_penalty(critic:nn.Module, # windows (B, T, F) -> scores (B,)
 
 # %% ../nbs/04_gan.ipynb #a0aaa970
 class SeriesGAN(Saveable, nn.Module):
-    "Recurrent WGAN-GP for `(B, T, F)` windows in [0, 1]; trains itself with `train_step` (its own two Adam optimisers); `save`/`load` from `Saveable`."
+    ("Recurrent WGAN-GP for `(B, T, F)` windows in [0, 1]; trains itself with `train_step` (its own two Adam "
+     "optimisers); `save`/`load` from `Saveable`.")
     def __init__(self, config:GANConfig|int|None=None, # a config, or the number of features F
                  **kwargs): # config fields, e.g. hidden=32, n_critic=3
         super().__init__()
         c = make_config(GANConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesGAN.for_data(data)")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesGAN.for_data(data)")
         if c.n_critic < 1: raise ValueError(f"n_critic={c.n_critic}: need n_critic >= 1")
         self.config = c = replace(c, z_dim=c.z_dim or c.n_features)
         self.generator, self.critic = Generator(c), Critic(c)
@@ -96,13 +99,15 @@ def noise(self:SeriesGAN, n:int, T:int, generator:torch.Generator|None=None) -> 
 @patch
 def _check(self:SeriesGAN, batch):
     if batch_kind(batch) != 'series' or batch.size(-1) != self.config.n_features:
-        raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float windows")
+        raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float "
+                         "windows")
 
 # %% ../nbs/04_gan.ipynb #a934c4b4
 @patch
 def critic_terms(self:SeriesGAN, real:torch.Tensor, # (B, T, F) real windows
                 ) -> dict[str, torch.Tensor]:
-    "The critic's side on `real` and as many fresh fakes: `d_loss = D(fake) - D(real) + lambda gp`, `gp`, `wasserstein`."
+    ("The critic's side on `real` and as many fresh fakes: `d_loss = D(fake) - D(real) + lambda gp`, `gp`, "
+     "`wasserstein`.")
     self._check(real)
     with torch.no_grad(): fake = self.generator(self.noise(len(real), real.size(1)))  # (B, T, F)
     w = self.critic(real).mean() - self.critic(fake).mean()
@@ -113,7 +118,8 @@ def critic_terms(self:SeriesGAN, real:torch.Tensor, # (B, T, F) real windows
 @patch
 def loss(self:SeriesGAN, batch:torch.Tensor, # (B, T, F) real windows
         ) -> dict[str, torch.Tensor]:
-    "Critic-side terms for evaluation: `loss` (= `d_loss`), `d_loss`, `gp`, `wasserstein` (the critic's estimate of W), `g_loss`."
+    ("Critic-side terms for evaluation: `loss` (= `d_loss`), `d_loss`, `gp`, `wasserstein` (the critic's estimate of "
+     "W), `g_loss`.")
     t = self.critic_terms(batch)
     with torch.no_grad(): g_loss = -self.critic(self.generator(self.noise(len(batch), batch.size(1)))).mean()
     return {'loss': t['d_loss'], **t, 'g_loss': g_loss}
@@ -132,7 +138,8 @@ def optimizers(self:SeriesGAN) -> tuple[torch.optim.Optimizer, torch.optim.Optim
 def train_step(self:SeriesGAN, batch:torch.Tensor, # (B, T, F) real windows
                opt=None, # ignored: the GAN keeps its own two optimisers (see `optimizers`)
               ) -> dict[str, float]:
-    "`n_critic` critic updates and one generator update; returns `loss` (= `d_loss`), `d_loss`, `g_loss`, `gp`, `wasserstein`."
+    ("`n_critic` critic updates and one generator update; returns `loss` (= `d_loss`), `d_loss`, `g_loss`, `gp`, "
+     "`wasserstein`.")
     opt_g, opt_d = self.optimizers()
     for _ in range(self.config.n_critic):
         t = self.critic_terms(batch)

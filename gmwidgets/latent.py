@@ -1,4 +1,5 @@
-"""Walk the latent space of a sequence VAE: interpolate between two sequences, traverse one dimension, and click a map of encoded data.
+"""Walk the latent space of a sequence VAE: interpolate between two sequences, traverse one dimension, and click a
+map of encoded data.
 
 Docs: https://gmwidgets.github.io/gmwidgets/latent.html.md"""
 
@@ -21,8 +22,8 @@ from .sampler import CONTROLS, check_control
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection', 'latent_map_chart',
-           'LatentMap', 'LatentExplorer']
+__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection',
+           'latent_map_chart', 'LatentMap', 'LatentExplorer']
 
 # %% ../nbs/15_latent.ipynb #a4652ad7
 def lerp(a:torch.Tensor, b:torch.Tensor, # (..., Z) endpoints
@@ -100,8 +101,11 @@ def latent_map_chart(points:pd.DataFrame, # columns x, y, index, label
     dots = alt.Chart(points).mark_circle(size=30, opacity=0.5, cursor='pointer').encode(
         x=alt.X('x:Q', title=titles[0]), y=alt.Y('y:Q', title=titles[1]), tooltip=tips)
     marks = alt.Chart(alt.Data(name=MARKS)).mark_point(size=160, filled=True, shape='diamond').encode(
-        x='x:Q', y='y:Q', color=alt.Color('what:N', title=None, scale=alt.Scale(domain=['A', 'B', 'z'], range=['#1b9e77', '#7570b3', '#d95f02'])))
-    labels = alt.Chart(alt.Data(name=MARKS)).mark_text(dy=-12, fontWeight='bold').encode(x='x:Q', y='y:Q', text='what:N')
+        x='x:Q', y='y:Q',
+        color=alt.Color('what:N', title=None,
+                        scale=alt.Scale(domain=['A', 'B', 'z'], range=['#1b9e77', '#7570b3', '#d95f02'])))
+    labels = alt.Chart(alt.Data(name=MARKS)).mark_text(dy=-12, fontWeight='bold').encode(
+        x='x:Q', y='y:Q', text='what:N')
     return alt.layer(dots, marks, labels, width=width, height=height)
 
 # %% ../nbs/15_latent.ipynb #ea2d266d
@@ -169,13 +173,13 @@ class LatentExplorer(W.VBox):
                  steps:int=7, # points of the homotopy strip
                  seed:int=0, # seeds random endpoints
                  map_method:str='pca', # 'pca' or 'dims': the map's axes
-                 decode_controls:dict|None=None, # passed to `model.decode` (default greedy, text no longer than the data's)
+                 decode_controls:dict|None=None, # to `model.decode` (default greedy, no longer than the data's texts)
                 ):
         _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_controls)
         self.model, self.data, self.split, self.steps, self._seed = model, data, split, steps, seed
         self.is_text = getattr(data, 'kind', 'text') == 'text'
         self.controls = {'greedy': True} | self._length_cap() | dict(decode_controls or {})
-        self._specs = {}  # (widget id, rows) -> (series chart spec, its dataset name): built once, then only data change
+        self._specs = {}  # (widget id, rows) -> (series chart spec, dataset name): built once, then only data change
         self.latent = int(self._encode(self._items([0]))[0].size(1))
         self.z_a = self.z_b = None
         self._build_widgets()
@@ -196,7 +200,8 @@ def _items(self:LatentExplorer, idx:list[int]):
 # %% ../nbs/15_latent.ipynb #58ba708f
 @patch
 def _length_cap(self:LatentExplorer) -> dict:
-    "Text: `{'length': L}` with L the longest text of the training and shown splits (`<eos>` counted), if below the model's default."
+    ("Text: `{'length': L}` with L the longest text of the training and shown splits (`<eos>` counted), if below the "
+     "model's default.")
     default = getattr(getattr(self.model, 'config', None), 'length', None)
     if not self.is_text or default is None: return {}
     longest = max(len(r) - 1 for s in {'train', self.split} for r in self.data.ids(s))  # ids hold <bos> .. <eos>
@@ -239,7 +244,8 @@ def _build_widgets(self:LatentExplorer):
     self.b_index.observe(lambda c: self.set_endpoints(self.a_index.value, c['new']), names=['value'])
     self.random_button.on_click(lambda _: self.random_endpoints())
     self.method = W.ToggleButtons(options=list(INTERPOLATIONS), value='lerp', description='path')
-    self.t = W.FloatSlider(0.0, min=0, max=1, step=0.01, description='t', readout_format='.2f', layout=W.Layout(width='420px'))
+    self.t = W.FloatSlider(0.0, min=0, max=1, step=0.01, description='t', readout_format='.2f',
+                           layout=W.Layout(width='420px'))
     self.dim = W.IntSlider(0, min=0, max=self.latent - 1, description='dim')
     self.sigma = W.FloatSlider(0.0, min=-3, max=3, step=0.1, description='value (σ)')
     self.output = W.HTML() if self.is_text else VegaChart()
@@ -321,7 +327,9 @@ def pick(self:LatentExplorer, index:int):
         orig = self.data.texts(self.split)[index]
         self.picked.value = (f'<strong>map point #{index}</strong>' + _texts_html([orig], 'gmw-latent-original') +
                              '<em>decoded:</em>' + _texts_html(self.picked_output, 'gmw-latent-picked-text'))
-    else: self.picked.value = f'<strong>map point #{index}</strong> decoded in the chart above'; self._show_series(self.output, self.picked_output, ['picked'])
+    else:
+        self.picked.value = f'<strong>map point #{index}</strong> decoded in the chart above'
+        self._show_series(self.output, self.picked_output, ['picked'])
 
 # %% ../nbs/15_latent.ipynb #b95d8d60
 @patch
@@ -344,7 +352,8 @@ def _show_series(self:LatentExplorer, widget, x, names):
 # %% ../nbs/15_latent.ipynb #2acbdb47
 @patch
 def _update_current(self:LatentExplorer):
-    "Decode only the point at the slider's t (one sequence), show it and move the map's mark (strip and traversal stay)."
+    ("Decode only the point at the slider's t (one sequence), show it and move the map's mark (strip and traversal "
+     "stay).")
     t0 = time.perf_counter()
     z = self.z_at()
     self.current = self.decode(z[None])                                   # 1 sequence
@@ -393,6 +402,7 @@ def _update_all(self:LatentExplorer):
 # %% ../nbs/15_latent.ipynb #3ca0f92f
 @patch
 def _ipython_display_(self:LatentExplorer):
-    "Display the widget, then a static picture of its map and series charts (series models), for front ends without widgets."
+    ("Display the widget, then a static picture of its map and series charts (series models), for front ends without "
+     "widgets.")
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)

@@ -1,4 +1,5 @@
-"""`LiveDashboardCallback`: a PyTorch Lightning callback that streams logged metrics into a `LiveChart`, with a Stop button.
+"""`LiveDashboardCallback`: a PyTorch Lightning callback that streams logged metrics into a `LiveChart`, with a Stop
+button.
 
 Docs: https://gmwidgets.github.io/gmwidgets/lightning.html.md"""
 
@@ -96,7 +97,8 @@ def on_train_batch_end(self:LiveDashboardCallback, trainer, pl_module, outputs, 
     step = trainer.global_step
     if step % self.every: return
     m = scalar_metrics(trainer.callback_metrics, valid=False)
-    if not m and isinstance(outputs, dict) and 'loss' in outputs: m = scalar_metrics({'loss': outputs['loss']}, valid=False)
+    if not m and isinstance(outputs, dict) and 'loss' in outputs:
+        m = scalar_metrics({'loss': outputs['loss']}, valid=False)
     if m: self.chart.push(step, **m)
     if step % 50 == 0: self._show('running', step)
 

@@ -19,10 +19,10 @@ import vl_convert as vlc
 from .charts import DATA_NAME, loss_chart, with_points
 
 # %% auto #0
-__all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable', 'StreamDecimator',
-           'static_text', 'chart_esm', 'vega_source', 'vega_key', 'compact_data', 'VegaChart', 'Series', 'loss_spec',
-           'LiveChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'LiveLoss',
-           'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
+__all__ = ['COLS', 'live_charts', 'CHART_FORMATS', 'renderer', 'minmax_indices', 'minmax_decimate', 'Growable',
+           'StreamDecimator', 'static_text', 'chart_esm', 'vega_source', 'vega_key', 'compact_data', 'VegaChart',
+           'Series', 'loss_spec', 'LiveChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer',
+           'spec_bytes', 'LiveLoss', 'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/12_livechart.ipynb #459b0b5a
 def minmax_indices(y:np.ndarray, # values, finite, shape (n,)

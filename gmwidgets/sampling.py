@@ -14,8 +14,8 @@ import torch.nn as nn
 from .core import check_number
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token',
-           'make_generator', 'evaluating', 'encode_prefix', 'gaussian_logp']
+__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits',
+           'next_token', 'make_generator', 'evaluating', 'encode_prefix', 'gaussian_logp']
 
 # %% ../nbs/01a_sampling.ipynb #e9d4cd82
 MAX_LENGTH = 10_000  # the most steps a sample may have (a longer one would hold the kernel for minutes or more)
@@ -32,7 +32,8 @@ def check_controls(temperature:float=1.0, # divides the logits; > 0
                   ):
     "Raise a `TypeError` or `ValueError` naming the first bad sampling control."
     if not MIN_TEMPERATURE <= check_number('temperature', temperature) <= MAX_TEMPERATURE:
-        raise ValueError(f"temperature={temperature}: need temperature > 0, within {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} "
+        raise ValueError(f"temperature={temperature}: need temperature > 0, within "
+                         f"{MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} "
                          "(small values approach greedy argmax)")
     if top_k is not None and check_number('top_k', top_k, True) < 1:
         raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")

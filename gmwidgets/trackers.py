@@ -14,7 +14,8 @@ from .runschart import RunsChart
 from .train import valid_terms
 
 # %% auto #0
-__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter', 'MLflowWriter']
+__all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'TensorBoardWriter',
+           'MLflowWriter']
 
 # %% ../nbs/33_trackers.ipynb #f7def6e5
 def _need(module:str, extra:str):

@@ -1,4 +1,5 @@
-"""`Run`: training in a background thread that the notebook can pause, resume, stop and step, with a history, callbacks and checkpoints.
+"""`Run`: training in a background thread that the notebook can pause, resume, stop and step, with a history,
+callbacks and checkpoints.
 
 Docs: https://gmwidgets.github.io/gmwidgets/train.html.md"""
 
@@ -26,14 +27,14 @@ _SCHEDULES = ('constant', 'cosine', 'linear')
 @dataclass
 class RunConfig:
     "Settings of a `Run`."
-    lr: float = 3e-3                  # peak learning rate (with a callable optimizer: each param group's own lr is the peak)
+    lr: float = 3e-3                  # peak learning rate (a callable optimizer: each param group's own lr is the peak)
     optimizer: str|Callable = 'adamw' # 'adamw', 'adam', 'sgd', or a callable params -> torch.optim.Optimizer
     weight_decay: float = 0.0         # decoupled weight decay for the built-in optimizers
     batch_size: int = 64              # sequences per optimisation step
     max_steps: int|None = None        # stop ('finished') after this many optimisation steps in all
     epochs: int|None = None           # stop ('finished') after this many passes over the train split
     grad_clip: float|None = 1.0       # clip the gradient's global 2-norm to this; None: no clipping
-    schedule: str|Callable = 'constant' # 'constant', 'cosine', 'linear' (both decay to 0), or a callable step -> lr factor
+    schedule: str|Callable = 'constant' # 'constant', 'cosine', 'linear' (both decay to 0), or step -> lr factor
     warmup: int = 0                   # steps of linear warm-up from 0 before the schedule
     eval_every: int|None = None       # evaluate on 'valid' after every this many steps; None: never
     eval_batches: int|None = None     # batches per evaluation; None: the whole split
@@ -76,7 +77,8 @@ def lr_factor(step:int,          # updates made so far (0 for the first)
     "The learning-rate factor at `step`: linear warm-up, then constant, linear or cosine decay to 0 at `total`."
     if step < warmup: return (step + 1) / warmup
     if schedule == 'constant': return 1.0
-    if total is None: raise ValueError(f"schedule={schedule!r} needs the total number of steps: set max_steps or epochs")
+    if total is None:
+        raise ValueError(f"schedule={schedule!r} needs the total number of steps: set max_steps or epochs")
     p = min(1.0, (step - warmup) / max(1, total - warmup))  # progress after warm-up, 0 -> 1
     if schedule == 'linear': return 1.0 - p
     if schedule == 'cosine': return 0.5 * (1.0 + math.cos(math.pi * p))
@@ -88,12 +90,15 @@ class RunError(RuntimeError):
 
 def _floats(terms:dict, where:str) -> dict[str, float]:
     "The scalar `terms` as python floats; the error names a term that is not a scalar."
-    if not isinstance(terms, dict): raise TypeError(f"{where} returned {type(terms).__name__}: expected a dict of scalar terms")
+    if not isinstance(terms, dict):
+        raise TypeError(f"{where} returned {type(terms).__name__}: expected a dict of scalar terms")
     out = {}
     for k, v in terms.items():
         if isinstance(v, torch.Tensor) and v.numel() == 1: out[k] = v.item()
         elif isinstance(v, (int, float)): out[k] = float(v)
-        else: raise ValueError(f"{where} term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: expected a scalar")
+        else:
+            raise ValueError(f"{where} term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: "
+                             "expected a scalar")
     return out
 
 _KEPT = "the run stopped before applying this update, so the model keeps the weights of step {prev}"
@@ -105,7 +110,8 @@ def _check_finite(terms:dict[str, float], # named values
                  ):
     "Raise `FloatingPointError` naming the step and the first non-finite value in `terms`."
     for k, v in terms.items():
-        if not math.isfinite(v): raise FloatingPointError(f"step {step}: {what} {k!r} is {v}; " + then.format(prev=step - 1))
+        if not math.isfinite(v):
+            raise FloatingPointError(f"step {step}: {what} {k!r} is {v}; " + then.format(prev=step - 1))
 
 # %% ../nbs/10_train.ipynb #92aa7caf
 def _grad_norm(params:list, clip:float|None) -> torch.Tensor:
@@ -166,15 +172,17 @@ def _stop_runs_at_exit(timeout:float=10.0):
 
 # %% ../nbs/10_train.ipynb #4e29b316
 class Run:
-    "Train `model` on `data` in a background thread, with pause/resume/stop/step controls, history, callbacks and checkpoints."
+    ("Train `model` on `data` in a background thread, with pause/resume/stop/step controls, history, callbacks and "
+     "checkpoints.")
     def __init__(self, model:torch.nn.Module, # has `loss(batch) -> dict` (and optionally `train_step(batch, opt)`)
                  data,                   # a `SeqData`, a DataLoader or re-iterable of batches, a Dataset, tensors
-                 *, callbacks=(),        # objects with any of `on_start`, `on_step`, `on_eval`, `on_state`, `on_error`, `on_end`
+                 *, callbacks=(),        # objects with any of on_start, on_step, on_eval, on_state, on_error, on_end
                  valid=None,             # validation data of the same kinds, when `data` is not a `SeqData`
                  loss_fn=None,           # `loss_fn(model, batch) -> dict or scalar tensor`; None: `model.loss`
                  **config):              # the settings of `RunConfig`
         if loss_fn is None and not hasattr(model, 'loss') and not hasattr(model, 'train_step'):
-            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): pass loss_fn=(model, batch) -> loss")
+            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): pass "
+                            "loss_fn=(model, batch) -> loss")
         self.config = RunConfig(**config)
         self.model, self.data, self.callbacks = model, as_data(data, valid), list(callbacks)
         self.loss_fn, self._loss = loss_fn, (loss_of(model, loss_fn) if loss_fn or hasattr(model, 'loss') else None)
@@ -198,7 +206,8 @@ class Run:
 
     @property
     def history(self) -> pd.DataFrame:
-        "One row per optimisation step: step, epoch, time, the loss terms, lr, samples_per_s and `valid_*` on eval steps."
+        ("One row per optimisation step: step, epoch, time, the loss terms, lr, samples_per_s and `valid_*` on eval "
+         "steps.")
         rows = self._rows[:]  # a snapshot: the loop may append meanwhile
         return pd.DataFrame(rows) if rows else pd.DataFrame(columns=_HISTORY_COLUMNS)
 
@@ -312,7 +321,8 @@ def _emit(self:Run, hook:str, *args):
             self.callback_errors.append((cb, hook, e))
             if id(cb) in self._warned: continue
             self._warned.add(id(cb))
-            warnings.warn(f"callback {cb!r} raised {e!r} in {hook}; training goes on (see run.callback_errors)", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"callback {cb!r} raised {e!r} in {hook}; training goes on (see run.callback_errors)",
+                          RuntimeWarning, stacklevel=2)
 
 # %% ../nbs/10_train.ipynb #92410001
 @patch
@@ -361,7 +371,8 @@ def _optimise(self:Run, batch:torch.Tensor) -> dict[str, float]:
     if self.loss_fn is None and hasattr(self.model, 'train_step'):
         self._where = f"model.train_step() at step {k}, on {describe_batch(batch)}"
         out = _floats(self.model.train_step(batch, self.opt), 'train_step()')
-        _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the model")
+        _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the "
+                                                             "model")
     else:
         self._where = f"{'loss_fn()' if self.loss_fn else 'model.loss()'} at step {k}, on {describe_batch(batch)}"
         out = self._default_step(batch, k)
@@ -381,7 +392,8 @@ def evaluate(self:Run, split:str='valid', # which split of the data
         try:
             for batch in batches:
                 b = batch_len(batch)
-                for k, v in _floats(check_terms(self._loss(batch_to(batch, dev))), 'loss()').items(): sums[k] = sums.get(k, 0.0) + v * b
+                for k, v in _floats(check_terms(self._loss(batch_to(batch, dev))), 'loss()').items():
+                    sums[k] = sums.get(k, 0.0) + v * b
                 n += b
         finally: self.model.train(was)
     if n == 0: raise ValueError(f"split {split!r} gave no batches: expected at least one")
@@ -435,7 +447,8 @@ def _epoch_batches(self:Run):
         for batch in itertools.islice(it, self._batch_in_epoch, None):
             got += 1
             yield batch
-        if got == 0: raise ValueError(f"data.batches('train') gave no batches in epoch {self.epoch}: expected at least one")
+        if got == 0:
+            raise ValueError(f"data.batches('train') gave no batches in epoch {self.epoch}: expected at least one")
         self.epoch, self._batch_in_epoch = self.epoch + 1, 0
 
 # %% ../nbs/10_train.ipynb #bec5c2f3
@@ -509,14 +522,17 @@ def load(cls:Run, path,            # a checkpoint written by `Run.save`
     "A new idle `Run` restored from `path`: weights, optimizer state, position and history; `start()` continues it."
     ck = _read_checkpoint(path)
     missing = [k for k in ck['callables'] if k not in overrides]
-    if missing: raise ValueError(f"{path}: the saved {missing} were callables, which a checkpoint cannot hold: pass them to Run.load")
+    if missing:
+        raise ValueError(f"{path}: the saved {missing} were callables, which a checkpoint cannot hold: pass them to "
+                         "Run.load")
     _check_fits(ck, model, path)  # everything is checked before the model is touched
     run = cls(model, data, callbacks=callbacks, **{**ck['config'], **overrides})
     try: run.opt.load_state_dict(ck['optimizer'])
     except (ValueError, KeyError, RuntimeError) as e:
         raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
     model.load_state_dict(ck['model'])
-    run.step_count, run.epoch, run._batch_in_epoch, run._elapsed = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['elapsed']
+    run.step_count, run.epoch = ck['step'], ck['epoch']
+    run._batch_in_epoch, run._elapsed = ck['batch_in_epoch'], ck['elapsed']
     run._rows = list(ck['history'])
     return run
 
@@ -564,12 +580,14 @@ def _check_fits(ck:dict, model:torch.nn.Module, path):
         raise ValueError(f"{path}: damaged Run checkpoint, 'model' is a {type(ck['model']).__name__}")
     bad = _shape_problems(ck['model'], model.state_dict())
     if bad:
-        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))
+        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): "
+                         + '; '.join(bad[:8]))
 
 # %% ../nbs/10_train.ipynb #a0b6e9fa
 @patch(as_prop=True)
 def total_steps(self:Run) -> int|None:
-    "Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is known."
+    ("Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is "
+     "known.")
     c = self.config
     per_epoch = batches_per_epoch(self.data, c.batch_size) if c.epochs is not None else None
     budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]

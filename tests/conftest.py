@@ -34,7 +34,8 @@ def lab_server():
 @pytest.fixture(scope='session')
 def chromium():
     "Debian's headless chromium under Playwright (skips the browser tier when it is not installed)."
-    if not Path(harness.CHROMIUM).exists(): pytest.skip(f'{harness.CHROMIUM} not found: run `bash tools/install_chromium.sh`')
+    if not Path(harness.CHROMIUM).exists():
+        pytest.skip(f'{harness.CHROMIUM} not found: run `bash tools/install_chromium.sh`')
     from playwright.sync_api import sync_playwright
     pw = sync_playwright().start()
     browser = harness.launch_chromium(pw)

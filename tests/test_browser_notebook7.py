@@ -64,7 +64,8 @@ class Toy(nn.Module):
 
 class Ones:
     def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
+    def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+        return iter(torch.ones(64, 4, 1).split(batch_size))
 '''
 
 SHOW = '''
@@ -146,7 +147,8 @@ def test_latent_explorer_slider_and_map_click_in_notebook7(nb7):
     out.locator('.gmw-latent-current .gmw-latent-text').wait_for(timeout=20_000)
     before = current_text(out)
     drag_slider(nb7, out.locator('.widget-slider .noUi-handle').first, 600)  # the first slider is t: to the right end
-    nb7.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && n.innerText !== before; }',
+    nb7.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && '
+                               'n.innerText !== before; }',
                                arg=[out.element_handle(), before], timeout=10_000, polling=50)
     nb7.wait_idle()
     res = nb7.run_cell_source('import json; print(json.dumps({"t": ex.t.value, "current": ex.current}))')

@@ -22,7 +22,8 @@ def test_buttons_follow_the_run():
     d.start_button.click(); until(lambda: run.step_count > 3)
     assert enabled(d) == {'pause', 'stop'}
     d.pause_button.click(); until(lambda: run.state == 'paused')
-    until(lambda: enabled(d) == {'resume', 'stop'}, timeout=2)  # set by the run's on_state callback, just after the state
+    until(lambda: enabled(d) == {'resume', 'stop'},
+          timeout=2)  # set by the run's on_state callback, just after the state
     n = run.step_count; time.sleep(0.2); assert run.step_count == n  # paused really pauses
     d.resume_button.click(); until(lambda: run.step_count > n + 2)
     d.stop_button.click(); run.wait(5)
@@ -98,7 +99,7 @@ def test_collapse_alert_and_elbo_panels(kl, alerted):
 
 
 # --- export: history as CSV/Parquet, chart as PNG/SVG, and the Export control's download link ------------------------
-import base64, io, re, struct, sys, threading
+import base64, io, re, struct, sys
 import xml.etree.ElementTree as ET
 import pandas as pd
 from gmwidgets.dashboard import export_choices, history_bytes

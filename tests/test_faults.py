@@ -8,7 +8,7 @@ import safetensors.torch as st
 from gmwidgets.core import atomic_write, load_dataset, load_model
 from gmwidgets.autoregressive import RNNLM, RNNConfig
 from gmwidgets.sampling import MAX_LENGTH
-from gmwidgets.data import TextData, SeriesData
+from gmwidgets.data import TextData
 from gmwidgets.follow import HistoryWriter, Follower, follow
 from gmwidgets.train import Run
 
@@ -34,7 +34,8 @@ KILL_SCRIPT = textwrap.dedent('''
 
     class Ones:
         def n(self, split): return 8
-        def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter([torch.ones(8, 4, dtype=torch.long)])
+        def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+            return iter([torch.ones(8, 4, dtype=torch.long)])
 
     d, kills, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ck, mf, hf = (os.path.join(d, n) for n in ('run.pt', 'model.safetensors', 'history.jsonl'))
@@ -58,11 +59,13 @@ KILL_SCRIPT = textwrap.dedent('''
         try:
             run = Run.load(ck, RNNLM(cfg), Ones())
             vals = {float(v) for p in run.model.parameters() for v in p.detach().flatten()[:3]}
-            if vals != {float(run.step_count)}: problems.append(f'run.pt mixes saves: {sorted(vals)[:4]}, step {run.step_count}')
+            if vals != {float(run.step_count)}:
+                problems.append(f'run.pt mixes saves: {sorted(vals)[:4]}, step {run.step_count}')
         except Exception as e: problems.append(f'run.pt: {e!r}')
         try:
             m = load_model(mf)
-            if len({float(p.detach().flatten()[0]) for p in m.parameters()}) != 1: problems.append('model file mixes saves')
+            if len({float(p.detach().flatten()[0]) for p in m.parameters()}) != 1:
+                problems.append('model file mixes saves')
         except Exception as e: problems.append(f'model file: {e!r}')
         try: rows = Follower(hf).read_new()
         except Exception as e: problems.append(f'history: {e!r}'); rows = []
@@ -192,7 +195,8 @@ def test_load_checks_shapes_of_a_model_without_config(tmp_path):
         def loss(self, batch): return {'loss': self.b(self.a(batch.float())).sum()}
     Run(Lin(2), Ones()).save(p)
     other = Lin(5); before = {k: v.clone() for k, v in other.state_dict().items()}
-    with pytest.raises(ValueError, match=r'b.weight: \(2, 3\) in the file, \(5, 3\) in the model'): Run.load(p, other, Ones())
+    with pytest.raises(ValueError, match=r'b.weight: \(2, 3\) in the file, \(5, 3\) in the model'):
+        Run.load(p, other, Ones())
     assert all(torch.equal(v, other.state_dict()[k]) for k, v in before.items())   # 'a' was not copied either
     with pytest.raises(ValueError, match='holds a Lin, not a Toy'): Run.load(p, Toy(), Ones())
 

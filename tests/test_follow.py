@@ -3,7 +3,6 @@ last line waits for its end, a truncated or replaced file restarts from the top,
 training script in another process is followed."""
 import json, os, subprocess, sys, textwrap, threading, time
 import pytest, torch
-from torch import nn
 from gmwidgets.follow import HistoryWriter, Follower, follow
 from gmwidgets.train import Run
 
@@ -14,7 +13,8 @@ torch.set_num_threads(1)
 
 def test_writer_lines_match_history(tmp_path):
     p = tmp_path/'sub'/'h.jsonl'
-    run = Run(Toy(extra=('aux',)), Ones(), callbacks=[HistoryWriter(p, every=2)], max_steps=10, batch_size=8, eval_every=5)
+    run = Run(Toy(extra=('aux',)), Ones(), callbacks=[HistoryWriter(p, every=2)], max_steps=10, batch_size=8,
+              eval_every=5)
     run.start().wait(10)
     rows = [json.loads(l) for l in p.read_text().splitlines()]
     train = [r for r in rows if 'loss' in r]
@@ -23,7 +23,8 @@ def test_writer_lines_match_history(tmp_path):
     assert [r['step'] for r in valid] == [5, 10]
     h = run.history.set_index('step')
     for r in train:
-        assert r['loss'] == pytest.approx(h.loc[r['step'], 'loss']) and r['time'] == pytest.approx(h.loc[r['step'], 'time'])
+        assert r['loss'] == pytest.approx(h.loc[r['step'], 'loss']) and r['time'] == pytest.approx(h.loc[r['step'],
+                                                                                                         'time'])
         assert r['epoch'] == h.loc[r['step'], 'epoch'] and {'lr', 'grad_norm', 'aux'} <= set(r)
     assert valid[0]['valid_loss'] == pytest.approx(h.loc[5, 'valid_loss'])
     # append-only: a second run writing to the same file adds to it
@@ -109,7 +110,8 @@ def test_follow_a_training_script_in_another_process(tmp_path):
             def loss(self, b): time.sleep(0.01); return {'loss': (b.mean() - self.w).pow(2).sum()}
         class Ones:
             def n(self, split): return 32
-            def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(32, 1).split(batch_size))
+            def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+                return iter(torch.ones(32, 1).split(batch_size))
         Run(Toy(), Ones(), callbacks=[HistoryWriter(sys.argv[1])], max_steps=40, lr=0.1).start().wait()
     '''))
     hist = tmp_path/'script.jsonl'

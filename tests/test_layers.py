@@ -17,7 +17,8 @@ def lint(root:Path) -> subprocess.CompletedProcess:
 
 def copy_with(tmp:Path, module:str, line:str) -> Path:
     "A copy of the package and its pyproject.toml in `tmp`, with `line` appended to `module`."
-    shutil.copytree(REPO/'gmwidgets', tmp/'gmwidgets', ignore=shutil.ignore_patterns('__pycache__', 'static', 'vendored'))
+    shutil.copytree(REPO/'gmwidgets', tmp/'gmwidgets',
+                    ignore=shutil.ignore_patterns('__pycache__', 'static', 'vendored'))
     shutil.copy(REPO/'pyproject.toml', tmp/'pyproject.toml')
     with open(tmp/'gmwidgets'/f'{module}.py', 'a') as f: f.write('\n' + line + '\n')
     return tmp
@@ -38,7 +39,8 @@ def test_the_package_keeps_its_layers(_lint_available):
     ('train', 'def _show(run):\n    from gmwidgets.dashboard import TrainingDashboard  # a view, from the run layer\n'
               '    return TrainingDashboard(run)', 'gmwidgets.train -> gmwidgets.dashboard'),
     ('core', 'from gmwidgets.data import Vocab', 'gmwidgets.core -> gmwidgets.data'),
-    ('vae', 'from gmwidgets.autoregressive import RNNLM  # one model from another', 'gmwidgets.vae -> gmwidgets.autoregressive'),
+    ('vae', 'from gmwidgets.autoregressive import RNNLM  # one model from another',
+     'gmwidgets.vae -> gmwidgets.autoregressive'),
     ('metrics', 'from gmwidgets.autoregressive import RNNLM', 'gmwidgets.metrics -> gmwidgets.autoregressive'),
 ])
 def test_a_back_arrow_fails(tmp_path, _lint_available, module, line, arrow):

@@ -1,7 +1,8 @@
-"Behaviour of `SamplerWidget`: controls from the signature, debounced redraws, seeds, escaping, errors, export, locking."
+("Behaviour of `SamplerWidget`: controls from the signature, debounced redraws, seeds, escaping, errors, export, "
+ "locking.")
 import base64, html, importlib.util, threading, time
 import numpy as np, pandas as pd, pytest, torch
-from gmwidgets.sampler import SamplerWidget, sample_controls, text_samples_html, CONTROLS
+from gmwidgets.sampler import SamplerWidget, sample_controls, text_samples_html
 from toys import until
 
 torch.set_num_threads(1)
@@ -17,7 +18,8 @@ class CharLM(torch.nn.Module):
     @torch.no_grad()
     def sample(self, n, seed=0, temperature=1.0, top_k=None, top_p=None, length=10, prefix=''):
         self.calls += 1
-        self.seen.append(dict(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, length=length, prefix=prefix, training=self.training))
+        self.seen.append(dict(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, length=length,
+                              prefix=prefix, training=self.training))
         time.sleep(self.delay)
         bad = sorted(set(prefix) - set(CHARS))
         if bad: raise ValueError(f"prefix {prefix!r} has unknown characters {bad}")
@@ -116,7 +118,8 @@ def test_rapid_changes_coalesce():
     for l in range(2, 12): s.length.value = l; time.sleep(0.01)
     assert until(lambda: s.model.seen[-1]['length'] == 11)
     time.sleep(0.3)
-    assert s.model.calls <= calls + 2, f"{s.model.calls - calls} draws for a burst of 10 changes: expected the first and the last"
+    assert s.model.calls <= calls + 2, (f"{s.model.calls - calls} draws for a burst of 10 changes: expected the first "
+                                        "and the last")
     assert s.model.seen[-1]['length'] == 11 and all(len(t) <= 11 for t in s.samples)
     assert any(len(t) > 2 for t in s.samples)  # the last draw is what is shown, not the first (length 2)
     s.close()
@@ -277,7 +280,8 @@ def test_samples_under_run_lock_in_eval_mode():
     model.sample.__signature__ = __import__('inspect').signature(orig)
     model.train()
     s = SamplerWidget(model, CharData(), run=run, debounce=0.01)
-    assert held == [True] and model.seen[-1]['training'] is False and model.training  # eval while sampling, train mode restored
+    # eval while sampling, train mode restored
+    assert held == [True] and model.seen[-1]['training'] is False and model.training
     with run.lock:  # a training step in progress: the debounced draw waits for it
         s.seed.value = 4
         time.sleep(0.15)
@@ -286,15 +290,18 @@ def test_samples_under_run_lock_in_eval_mode():
     s.close()
 
 
-NAMES = ['anna', 'bob', 'cleo', 'dan', 'eve', 'finn', 'gus', 'hana', 'ida', 'jon', 'kai', 'lena', 'max', 'nina', 'otto', 'pia']
+NAMES = ['anna', 'bob', 'cleo', 'dan', 'eve', 'finn', 'gus', 'hana', 'ida', 'jon', 'kai', 'lena', 'max', 'nina',
+         'otto', 'pia']
 
 
 class TinyNames:
-    "A stand-in for `gmwidgets.data.TextData` (char level; ids 0-3 are <pad> <bos> <eos> <unk>), enough for RNNLM and Run."
+    ("A stand-in for `gmwidgets.data.TextData` (char level; ids 0-3 are <pad> <bos> <eos> <unk>), enough for RNNLM "
+     "and Run.")
     kind = 'text'
     def __init__(self):
         self.itos = ['<pad>', '<bos>', '<eos>', '<unk>'] + sorted(set(''.join(NAMES)))
-        self.vocab = type('Vocab', (), dict(stoi={c: i for i, c in enumerate(self.itos)}, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
+        self.vocab = type('Vocab', (),
+                          dict(stoi={c: i for i, c in enumerate(self.itos)}, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
                                             __len__=lambda v: len(self.itos)))()
     def decode(self, ids): return [''.join(self.itos[i] for i in r if i > 3) for r in ids]
     def contains(self, text): return text in NAMES
@@ -355,7 +362,8 @@ def test_with_running_training():
 # --- denoising steps (models whose sample takes return_path)
 
 class PathModel(torch.nn.Module):
-    "A diffusion-like sampler: seeded noise (the path's first state) moved linearly to a seeded walk (its last); counts calls."
+    ("A diffusion-like sampler: seeded noise (the path's first state) moved linearly to a seeded walk (its last); "
+     "counts calls.")
     def __init__(self): super().__init__(); self.calls = 0
     def sample(self, n, seed=0, steps=10, return_path=False):
         self.calls += 1
@@ -389,10 +397,12 @@ def all_widgets(w):
 def test_step_slider_only_for_path_models():
     plain, path = SamplerWidget(SeriesModel(), n=2, debounce=0.01), SamplerWidget(PathModel(), n=2, debounce=0.01)
     assert not plain.has_path and plain.denoise_step is None and plain.denoise_play is None
-    assert len(plain.children) == 5 and not any(isinstance(w, (__import__('ipywidgets').Play)) for w in all_widgets(plain))
+    assert len(plain.children) == 5 and not any(isinstance(w,
+                                                           (__import__('ipywidgets').Play)) for w in all_widgets(plain))
     assert path.has_path and path.denoise_step in all_widgets(path) and path.denoise_play in all_widgets(path)
     assert list(path.controls) == ['seed', 'steps']  # return_path is not a control
-    assert path._play_link.source == (path.denoise_play, 'value') and path._play_link.target == (path.denoise_step, 'value')
+    assert path._play_link.source == (path.denoise_play, 'value') and path._play_link.target == (path.denoise_step,
+                                                                                                 'value')
     assert path._path_row.layout.display is None  # shown once a path arrived
     plain.close(); path.close()
 
@@ -411,8 +421,10 @@ def test_moving_step_changes_chart_without_sampling():
     time.sleep(0.05)
     assert m.calls == 1, 'moving the step slider sampled again'
     assert len(last) == len(mid) == len(first) == 3 * 6 * 2
-    assert [r['value'] for r in mid] != [r['value'] for r in last] and [r['value'] for r in first] != [r['value'] for r in mid]
-    assert 'step 0 of 8' in s.denoise_label.value and 'x_t' in s.denoise_label.value and 'pure noise' in s.denoise_label.value
+    values = lambda rows: [r['value'] for r in rows]
+    assert values(mid) != values(last) and values(first) != values(mid)
+    label = s.denoise_label.value
+    assert 'step 0 of 8' in label and 'x_t' in label and 'pure noise' in label
     assert s.timing['step_ms'] > 0
     s.close()
 
@@ -489,11 +501,13 @@ def test_bad_path_shown_as_error_and_old_path_kept():
     s = SamplerWidget(m, n=2, controls={'steps': 4}, debounce=0.01)
     good, step = s.path.copy(), s.denoise_step.value
     orig = m.sample
-    m.sample = lambda n, seed=0, steps=10, return_path=False: (orig(n, seed, steps, True)[0], torch.zeros(steps + 1, n, 5, 2))
+    m.sample = lambda n, seed=0, steps=10, return_path=False: (orig(n, seed, steps, True)[0],
+                                                               torch.zeros(steps + 1, n, 5, 2))
     s.seed.value = 3; s.regenerate()
     assert isinstance(s.error, ValueError) and 'path of shape (5, 2, 5, 2)' in html.unescape(s.status.value)
     assert np.array_equal(s.path, good) and s.denoise_step.value == step
     m.sample = lambda n, seed=0, steps=10, return_path=False: orig(n, seed, steps)  # ignores return_path
     s.seed.value = 4; s.regenerate()
-    assert isinstance(s.error, TypeError) and 'expected (samples, path)' in s.status.value and np.array_equal(s.path, good)
+    assert isinstance(s.error, TypeError) and 'expected (samples, path)' in s.status.value and np.array_equal(s.path,
+                                                                                                              good)
     s.close()

@@ -1,5 +1,5 @@
-"Other trackers' logs in `RunsChart` and `Run` callbacks writing to them, with the real libraries: TensorBoard, MLflow, Lightning's CSVLogger."
-import time
+("Other trackers' logs in `RunsChart` and `Run` callbacks writing to them, with the real libraries: TensorBoard, "
+ "MLflow, Lightning's CSVLogger.")
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from torch.utils.data import DataLoader, TensorDataset

@@ -19,7 +19,8 @@ class Ones:
 
 
 class Toy(nn.Module):
-    "One parameter learning the mean of its batches; a step sleeps `delay` s, raises at call `fail_at`, is NaN at `nan_at`."
+    ("One parameter learning the mean of its batches; a step sleeps `delay` s, raises at call `fail_at`, is NaN at "
+     "`nan_at`.")
     def __init__(self, delay:float=0.0, fail_at:int|None=None, nan_at:int|None=None,
                  extra:tuple=(), # more terms to report, each |w|
                 ):
