@@ -170,7 +170,7 @@ def pca_chart(frame:pd.DataFrame, # from `pca_frame`
         x=alt.X('pc1:Q', title='PC 1'), y=alt.Y('pc2:Q', title='PC 2'), color=_color(names))
     return base.facet(column=alt.Column('model:N', title=None, sort=list(names)))
 
-# %% ../nbs/22_compare.ipynb #3992dc53
+# %% ../nbs/22_compare.ipynb #bab37930
 TABLE_COLUMNS = ['model', 'discriminative', 'discriminative_std', 'predictive', 'predictive_std', 'mmd', 'repeats',
                  'seconds']
 
@@ -178,6 +178,7 @@ def _ms(v:list[float]) -> tuple[float, float]:
     "Mean and std (ddof 0) of `v`; NaN for none."
     return (float(np.mean(v)), float(np.std(v))) if v else (np.nan, np.nan)
 
+# %% ../nbs/22_compare.ipynb #054d280c
 def score_row(name:str, # model name ('real' for the real windows)
               disc:list[float], # discriminative scores of the repeats done
               pred:list[float], # predictive scores of the repeats done
@@ -189,9 +190,11 @@ def score_row(name:str, # model name ('real' for the real windows)
     return dict(model=name, discriminative=d, discriminative_std=ds, predictive=p, predictive_std=ps, mmd=mmd_,
                 repeats=len(pred), seconds=seconds)
 
+# %% ../nbs/22_compare.ipynb #2d4caefb
 def _cell(mean:float, std:float, pending:str) -> str:
     return pending if np.isnan(mean) else format_score(mean, std)
 
+# %% ../nbs/22_compare.ipynb #bfc9f06b
 def score_table_html(table:pd.DataFrame, # `TABLE_COLUMNS`
                      errors:dict[str, str]|None=None, # model -> error message
                      pending:str='…', # shown where a score is not known yet
@@ -304,7 +307,7 @@ def _diagnose(self:CompareWidget):
           x in self._fakes.items()}  # 500: fast enough to show at once
     self._scores = {'real': [[], [], np.nan, 0.0], **{k: [[], [], mm.get(k, np.nan), 0.0] for k in self.names}}
 
-# %% ../nbs/22_compare.ipynb #5d9d9561
+# %% ../nbs/22_compare.ipynb #fa79fa63
 @patch
 def _build(self:CompareWidget):
     "Make the widgets: feature selector, Start/Stop, progress, status, score table and the four charts."
@@ -332,6 +335,7 @@ def _build(self:CompareWidget):
         self.status, self.error_view, self.table_view, views[0],
                                          W.HBox(views[1:3], layout=W.Layout(flex_flow='row wrap')), views[3]])
 
+# %% ../nbs/22_compare.ipynb #3cec13cd
 @patch
 def _spec(self:CompareWidget, which:str) -> dict:
     "The Vega-Lite spec of chart `which` for the selected feature (data inlined)."
@@ -344,6 +348,7 @@ def _spec(self:CompareWidget, which:str) -> dict:
         else: ch = pca_chart(self._pca, list(fakes))
         return (ch if which == 'pca' else ch.properties(title=self.features[i])).to_dict()
 
+# %% ../nbs/22_compare.ipynb #7b9f06bb
 @patch
 def _feature_changed(self:CompareWidget, change=None):
     "The feature selector moved: redraw the per-feature charts."
@@ -352,7 +357,7 @@ def _feature_changed(self:CompareWidget, change=None):
         for k in specs: stack.enter_context(self.charts[k].hold_sync())
         for k, s in specs.items(): self.charts[k].spec = s
 
-# %% ../nbs/22_compare.ipynb #ac6facd5
+# %% ../nbs/22_compare.ipynb #2f758a38
 @patch
 def _jobs(self:CompareWidget) -> list[tuple[str, str, int]]:
     "(kind, row, repeat) in the order they run: each repeat scores 'real' (predictive), then every model."
@@ -360,6 +365,7 @@ def _jobs(self:CompareWidget) -> list[tuple[str, str, int]]:
     return [job for k in range(self.repeats) for job in
             [('predictive', 'real', k)] + [(kind, m, k) for m in self._fakes for kind in kinds]]
 
+# %% ../nbs/22_compare.ipynb #73b77df8
 @patch
 def _run_job(self:CompareWidget, kind:str, name:str, k:int, on_step) -> float:
     "One score of one row, repeat `k`."
@@ -368,6 +374,7 @@ def _run_job(self:CompareWidget, kind:str, name:str, k:int, on_step) -> float:
              else (predictive_score, self.pred_iterations))
     return f(self.real, fake, it, seed=self.seed + k, progress=on_step, should_stop=self._stop.is_set)
 
+# %% ../nbs/22_compare.ipynb #9b33634b
 @patch
 def _score_all(self:CompareWidget):
     "The worker: every job, the table and progress updated as they finish; ends on Stop."

@@ -261,7 +261,7 @@ def _export_html(self:SamplerWidget) -> str:
     if self.kind == 'text': return download_link(''.join(t + '\n' for t in self.samples), 'samples.txt')
     return download_link(self.to_frame().to_csv(index=False), 'samples.csv', 'text/csv')
 
-# %% ../nbs/14_sampler.ipynb #a47cfd64
+# %% ../nbs/14_sampler.ipynb #61608373
 @patch
 def _series_spec(self:SamplerWidget) -> dict:
     "Vega-Lite spec of the samples (synthetic) over as many real test windows (real), a panel per feature."
@@ -272,6 +272,7 @@ def _series_spec(self:SamplerWidget) -> dict:
         frame = pd.concat([frame, self.data.to_frame(real).assign(kind='real')], ignore_index=True)
     return series_chart(frame, max_samples=len(self.samples)).to_dict()
 
+# %% ../nbs/14_sampler.ipynb #3f106c13
 @patch
 def _show_chart(self:SamplerWidget, spec:dict):
     "Show `spec` in the sampler's `VegaChart`, made on first use and updated in place after."
@@ -279,6 +280,7 @@ def _show_chart(self:SamplerWidget, spec:dict):
     if self.chart.children: self.chart.children[0].spec = spec
     else: self.chart.children = (VegaChart(spec),)
 
+# %% ../nbs/14_sampler.ipynb #6bc03b79
 @patch
 def _show(self:SamplerWidget, raw, seconds:float,
           path=None, # (S + 1, N, T, F) denoising path from noise to `raw`, or None
@@ -299,6 +301,7 @@ def _show(self:SamplerWidget, raw, seconds:float,
         self.status.value = (f'<span class="gmw-status">{len(self.samples)} samples in {self.timing["sample_ms"]:.0f} '
                              'ms</span>')
 
+# %% ../nbs/14_sampler.ipynb #38b5f83f
 @patch
 def _fail(self:SamplerWidget, e:Exception):
     "Show the model's error in the status line; the previous samples stay."
