@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tests'))
-import jupyter as harness  # tests/jupyter.py: the kernel and browser harness
+import harness  # tests/harness.py: the kernel and browser harness
 
 SETUP = r'''
 import gc, json, os, statistics, time, threading, torch

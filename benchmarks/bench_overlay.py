@@ -79,7 +79,7 @@ for b in range({batches}):
 def browser_results(n=100_000, batches=40) -> dict:
     "Browser-side JS ms per update message, 1 and 10 runs of `n` points."
     import shutil, tempfile
-    import jupyter as harness
+    import harness
     from playwright.sync_api import sync_playwright
     tmp = Path(tempfile.mkdtemp(prefix='gmw-bench-'))
     server = harness.LabServer(harness.copy_tree_for_lab(tmp / 'root'), tmp=tmp / 'server').start()

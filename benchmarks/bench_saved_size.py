@@ -18,7 +18,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'tests'))
-import jupyter as harness  # tests/jupyter.py: the kernel harness
+import harness  # tests/harness.py: the kernel harness
 
 N = 2000
 CURVE = f'''

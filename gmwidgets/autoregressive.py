@@ -7,189 +7,138 @@ Docs: https://gmwidgets.github.io/gmwidgets/autoregressive.html.md"""
 
 # %% ../nbs/02_autoregressive.ipynb #207551d9
 from __future__ import annotations
-import math, numbers
-from contextlib import contextmanager
+import math
 from dataclasses import dataclass
-from typing import Any
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import batch_kind, check_number, make_config, Saveable
+from .sampling import check_controls, next_token, make_generator, evaluating, encode_prefix, gaussian_logp
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token',
-           'make_generator', 'evaluating', 'encode_prefix', 'TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig',
-           'sinusoids', 'CausalSelfAttention', 'Block', 'TransformerLM', 'SeriesConfig', 'gaussian_logp', 'SeriesAR']
+__all__ = ['TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block',
+           'TransformerLM', 'SeriesConfig', 'SeriesAR']
 
-# %% ../nbs/02_autoregressive.ipynb #e9d4cd82
-MAX_LENGTH = 10_000  # the most steps a sample may have (a longer one would hold the kernel for minutes or more)
-MAX_SEED = 2**63 - 1  # seeds are 0 .. MAX_SEED
-MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-6, 1e6  # beyond these float32 logits / temperature overflow to NaN; closer
-                                              # to 0 is greedy argmax already, further out uniform
+# %% ../nbs/02_autoregressive.ipynb #c626bd7a
+_MOVED = ('MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'filter_logits')  # now in gmwidgets.sampling
 
-def check_controls(temperature:float=1.0, # divides the logits; > 0
-                   top_k:int|None=None,    # keep the k most likely tokens; >= 1, or None for all
-                   top_p:float|None=None,  # keep the smallest set with this much probability; in (0, 1], or None
-                   length:int|None=None,   # how long a sample may grow; 1 .. MAX_LENGTH
-                   seed:int|None=None,     # seeds the generator; 0 .. MAX_SEED, or None for a random one
-                   steps:int|None=None,    # denoising steps; >= 1 (the model checks its own upper bound)
-                  ):
-    "Raise a `TypeError` or `ValueError` naming the first bad sampling control."
-    if not MIN_TEMPERATURE <= check_number('temperature', temperature) <= MAX_TEMPERATURE:
-        raise ValueError(f"temperature={temperature}: need temperature > 0, within {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g} "
-                         "(small values approach greedy argmax)")
-    if top_k is not None and check_number('top_k', top_k, True) < 1:
-        raise ValueError(f"top_k={top_k}: need an integer top_k >= 1, or None for no limit")
-    if top_p is not None and not 0 < check_number('top_p', top_p) <= 1:
-        raise ValueError(f"top_p={top_p}: need 0 < top_p <= 1, or None for no limit")
-    if length is not None and not 1 <= check_number('length', length, True) <= MAX_LENGTH:
-        raise ValueError(f"length={length}: need an integer 1 <= length <= {MAX_LENGTH}")
-    if seed is not None and not 0 <= check_number('seed', seed, True) <= MAX_SEED:
-        raise ValueError(f"seed={seed}: need an integer 0 <= seed <= {MAX_SEED}, or None")
-    if steps is not None and check_number('steps', steps, True) < 1:
-        raise ValueError(f"steps={steps}: need an integer steps >= 1")
+def __getattr__(name:str):
+    "The sampling names that moved to `gmwidgets.sampling` still import from here, with a `DeprecationWarning`."
+    if name not in _MOVED: raise AttributeError(f"module 'gmwidgets.autoregressive' has no attribute {name!r}")
+    import warnings, gmwidgets.sampling
+    warnings.warn(f"gmwidgets.autoregressive.{name} moved: import it from gmwidgets.sampling", DeprecationWarning, 2)
+    return getattr(gmwidgets.sampling, name)
 
-# %% ../nbs/02_autoregressive.ipynb #289e3db2
-def filter_logits(logits:torch.Tensor, # (B, V) next-token logits (already divided by the temperature)
-                  top_k:int|None=None,  # keep the k largest, clamped to V
-                  top_p:float|None=None, # keep the smallest set of tokens whose probability reaches top_p
-                 ) -> torch.Tensor:
-    "`logits` with every token outside the top-k and the top-p nucleus set to -inf."
-    if top_k is not None:
-        v, _ = torch.topk(logits, min(int(top_k), logits.size(-1)))  # (B, k)
-        logits = logits.masked_fill(logits < v[:, [-1]], float('-inf'))
-    if top_p is not None and top_p < 1:
-        sorted_logits, order = torch.sort(logits, descending=True)   # (B, V)
-        probs = sorted_logits.softmax(-1)
-        drop = probs.cumsum(-1) - probs >= top_p                     # mass before a token already reaches top_p
-        drop[:, 0] = False                                           # the most likely token always stays (rounding)
-        logits = logits.masked_fill(drop.scatter(-1, order, drop), float('-inf'))
-    return logits
-
-def next_token(logits:torch.Tensor, # (B, V) logits for the next token
-               generator:torch.Generator, # seeded source of randomness
-               temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
-              ) -> torch.Tensor:
-    "Draw one token a row: temperature, top-k, top-p, softmax, multinomial. Returns (B,) ids."
-    probs = filter_logits(logits / temperature, top_k, top_p).softmax(-1)  # (B, V)
-    return torch.multinomial(probs, 1, generator=generator)[:, 0]
-
-def make_generator(seed:int|None=None, # None: a fresh random seed
-                  ) -> torch.Generator:
-    "A CPU `torch.Generator` seeded with `seed` (or randomly), so sampling never touches the global RNG."
-    check_controls(seed=seed)
-    g = torch.Generator()
-    if seed is None: g.seed()
-    else: g.manual_seed(int(seed))
-    return g
-
-# %% ../nbs/02_autoregressive.ipynb #36f103f8
-@contextmanager
-def evaluating(model:nn.Module):
-    "Run the block with `model` in eval mode and without gradients, then restore its mode."
-    was = model.training
-    model.eval()
-    try:
-        with torch.no_grad(): yield model
-    finally: model.train(was)
-
-def encode_prefix(text:str, # the start of a sample, e.g. 'ma'
-                  vocab,    # a vocabulary with `stoi` (token -> id) and optionally `tokenize` (default: characters)
-                 ) -> list[int]:
-    "Token ids of `text` (no `<bos>`/`<eos>`); unknown characters (or words) raise a `ValueError` naming them."
-    toks = vocab.tokenize(text) if hasattr(vocab, 'tokenize') else list(text)
-    unknown = sorted({t for t in toks if t not in vocab.stoi})
-    if unknown:
-        what = 'words' if getattr(vocab, 'level', 'char') == 'word' else 'characters'
-        raise ValueError(f"prefix {text!r} has {what} not in the vocabulary: {unknown}")
-    return [vocab.stoi[t] for t in toks]
-
-# %% ../nbs/02_autoregressive.ipynb #7e8fa3de
+# %% ../nbs/02_autoregressive.ipynb #a34bbb22
 class TokenLM(Saveable, nn.Module):
-    "Base of the text models: next-token loss and batched, seeded sampling that stops at `<eos>`; `save`/`load` from `Saveable`."
+    ("Base of the text models: next-token loss and batched, seeded sampling that stops at `<eos>`; `save`/`load` from "
+     "`Saveable`.")
     vocab = None  # set by `for_data`: the data's vocabulary, used to encode string prefixes
 
-    @classmethod
-    def for_data(cls, data, # a text dataset with a `vocab`
-                 **cfg):    # other config fields
-        "A model sized for `data`'s vocabulary, with its special ids, keeping the vocabulary for prefixes."
-        v = data.vocab
-        m = cls(vocab_size=len(v), pad_id=v.pad_id, bos_id=v.bos_id, eos_id=v.eos_id, **cfg)
-        m.vocab = v
-        return m
+# %% ../nbs/02_autoregressive.ipynb #999acaa6
+@patch(cls_method=True)
+def for_data(cls:TokenLM, data, # a text dataset with a `vocab`
+             **cfg):    # other config fields
+    "A model sized for `data`'s vocabulary, with its special ids, keeping the vocabulary for prefixes."
+    v = data.vocab
+    m = cls(vocab_size=len(v), pad_id=v.pad_id, bos_id=v.bos_id, eos_id=v.eos_id, **cfg)
+    m.vocab = v
+    return m
 
-    def forward(self, idx:torch.Tensor, # (B, T) token ids
-               ) -> torch.Tensor:
-        "Next-token logits (B, T, V) at every position."
-        return self._run(idx, None)[0]
+# %% ../nbs/02_autoregressive.ipynb #f0aae479
+@patch
+def forward(self:TokenLM, idx:torch.Tensor, # (B, T) token ids
+           ) -> torch.Tensor:
+    "Next-token logits (B, T, V) at every position."
+    return self._run(idx, None)[0]
 
-    def nll_sum(self, batch:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        "Summed NLL in nats over the non-pad targets of `batch`, and how many targets there are."
-        if batch_kind(batch) != 'tokens': raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T) token ids")
-        if batch.size(1) < 2: raise ValueError(f"batch of length T={batch.size(1)}: need T >= 2 (<bos> and at least one target)")
-        x, y = batch[:, :-1], batch[:, 1:]        # (B, T-1) inputs and their next tokens
-        logits = self(x)                           # (B, T-1, V)
-        pad = self.config.pad_id
-        nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=pad, reduction='sum')
-        return nll, (y != pad).sum()
+# %% ../nbs/02_autoregressive.ipynb #4aef397c
+@patch
+def nll_sum(self:TokenLM, batch:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Summed NLL in nats over the non-pad targets of `batch`, and how many targets there are."
+    if batch_kind(batch) != 'tokens':
+        raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T) token ids")
+    if batch.size(1) < 2:
+        raise ValueError(f"batch of length T={batch.size(1)}: need T >= 2 (<bos> and at least one target)")
+    x, y = batch[:, :-1], batch[:, 1:]        # (B, T-1) inputs and their next tokens
+    logits = self(x)                           # (B, T-1, V)
+    pad = self.config.pad_id
+    nll = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=pad, reduction='sum')
+    return nll, (y != pad).sum()
 
-    def loss(self, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-        "`{'loss', 'nll'}`: mean NLL in nats per non-pad target (the `<eos>` included)."
-        total, n = self.nll_sum(batch)
-        nll = total / n.clamp(min=1)
-        return {'loss': nll, 'nll': nll.detach()}
+# %% ../nbs/02_autoregressive.ipynb #d0b3ad83
+@patch
+def loss(self:TokenLM, batch:torch.Tensor) -> dict[str, torch.Tensor]:
+    "`{'loss', 'nll'}`: mean NLL in nats per non-pad target (the `<eos>` included)."
+    total, n = self.nll_sum(batch)
+    nll = total / n.clamp(min=1)
+    return {'loss': nll, 'nll': nll.detach()}
 
-    def _advance(self, idx, state, n_new):
-        "Logits (B, V) for the token after `idx` (B, T): feed its last `n_new` tokens on `state`, or all of it when `state` is None."
-        logits, state = self._run(idx if state is None else idx[:, -n_new:], state)
-        return logits[:, -1], state
+# %% ../nbs/02_autoregressive.ipynb #c73cf509
+@patch
+def _advance(self:TokenLM, idx, state, n_new):
+    ("Logits (B, V) for the token after `idx` (B, T): feed its last `n_new` tokens on `state`, or all of it when "
+     "`state` is None.")
+    logits, state = self._run(idx if state is None else idx[:, -n_new:], state)
+    return logits[:, -1], state
 
-    def _prefix_ids(self, prefix) -> list[int]:
-        "Token ids of a string or id-list `prefix`."
-        if prefix is None: return []
-        if isinstance(prefix, str):
-            if self.vocab is None: raise ValueError(f"prefix={prefix!r} is a string but the model has no vocab: build it with {type(self).__name__}.for_data(data), or pass token ids")
-            return encode_prefix(prefix, self.vocab)
-        ids = [int(i) for i in prefix]
-        bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
-        if bad: raise ValueError(f"prefix ids {bad}: expected ids in [0, {self.config.vocab_size})")
-        return ids
+# %% ../nbs/02_autoregressive.ipynb #b2683cbe
+@patch
+def _prefix_ids(self:TokenLM, prefix) -> list[int]:
+    "Token ids of a string or id-list `prefix`."
+    if prefix is None: return []
+    if isinstance(prefix, str):
+        if self.vocab is None:
+            raise ValueError(f"prefix={prefix!r} is a string but the model has no vocab: build it with "
+                             f"{type(self).__name__}.for_data(data), or pass token ids")
+        return encode_prefix(prefix, self.vocab)
+    ids = [int(i) for i in prefix]
+    bad = [i for i in ids if not 0 <= i < self.config.vocab_size]
+    if bad: raise ValueError(f"prefix ids {bad}: expected ids in [0, {self.config.vocab_size})")
+    return ids
 
-    def sample(self, n:int,                  # how many sequences
-               seed:int|None=None,           # seeds a private torch.Generator; None: random
-               temperature:float=1.0,        # > 0; small values approach greedy argmax
-               top_k:int|None=None,          # keep the k most likely tokens (clamped to V)
-               top_p:float|None=None,        # nucleus: keep the smallest set with this much probability
-               length:int=64,                # at most this many tokens a sample, prefix included
-               prefix:str|list[int]|None=None, # the start of every sample: a string (needs `vocab`) or ids
-               use_cache:bool=True,          # carry RNN state / KV cache; False re-runs the prefix each step
-              ) -> list[list[int]]:
-        "Draw `n` sequences of token ids (prefix included, no `<bos>`/`<eos>`); each row stops at `<eos>`."
-        if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
-        check_controls(temperature, top_k, top_p, check_number('length', length, True))
-        pre, c = self._prefix_ids(prefix), self.config
-        if length <= len(pre): raise ValueError(f"length={length} with a prefix of {len(pre)} tokens: need length > {len(pre)}")
-        g = make_generator(seed)
-        idx = torch.tensor([[c.bos_id] + pre] * n)        # (B, 1+P)
-        done = torch.zeros(n, dtype=torch.bool)
-        with evaluating(self):
-            logits, state = self._advance(idx, None, idx.size(1))
-            for t in range(length - len(pre)):
-                logits[:, [c.pad_id, c.bos_id]] = float('-inf')   # never a next token
-                tok = next_token(logits, g, temperature, top_k, top_p).masked_fill(done, c.eos_id)  # (B,)
-                idx = torch.cat([idx, tok[:, None]], dim=1)     # (B, T+1)
-                done |= tok == c.eos_id
-                if done.all() or t == length - len(pre) - 1: break
-                logits, state = self._advance(idx, state if use_cache else None, 1)
-        return [_until(row[1:], c.eos_id) for row in idx.tolist()]
+# %% ../nbs/02_autoregressive.ipynb #6e481028
+@patch
+def sample(self:TokenLM, n:int,                  # how many sequences
+           seed:int|None=None,           # seeds a private torch.Generator; None: random
+           temperature:float=1.0,        # > 0; small values approach greedy argmax
+           top_k:int|None=None,          # keep the k most likely tokens (clamped to V)
+           top_p:float|None=None,        # nucleus: keep the smallest set with this much probability
+           length:int=64,                # at most this many tokens a sample, prefix included
+           prefix:str|list[int]|None=None, # the start of every sample: a string (needs `vocab`) or ids
+           use_cache:bool=True,          # carry RNN state / KV cache; False re-runs the prefix each step
+          ) -> list[list[int]]:
+    "Draw `n` sequences of token ids (prefix included, no `<bos>`/`<eos>`); each row stops at `<eos>`."
+    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    check_controls(temperature, top_k, top_p, check_number('length', length, True))
+    pre, c = self._prefix_ids(prefix), self.config
+    if length <= len(pre):
+        raise ValueError(f"length={length} with a prefix of {len(pre)} tokens: need length > {len(pre)}")
+    g = make_generator(seed)
+    idx = torch.tensor([[c.bos_id] + pre] * n)        # (B, 1+P)
+    done = torch.zeros(n, dtype=torch.bool)
+    with evaluating(self):
+        logits, state = self._advance(idx, None, idx.size(1))
+        for t in range(length - len(pre)):
+            logits[:, [c.pad_id, c.bos_id]] = float('-inf')   # never a next token
+            tok = next_token(logits, g, temperature, top_k, top_p).masked_fill(done, c.eos_id)  # (B,)
+            idx = torch.cat([idx, tok[:, None]], dim=1)     # (B, T+1)
+            done |= tok == c.eos_id
+            if done.all() or t == length - len(pre) - 1: break
+            logits, state = self._advance(idx, state if use_cache else None, 1)
+    return [_until(row[1:], c.eos_id) for row in idx.tolist()]
 
-    def generate_text(self, data, # the text dataset (its `decode` turns ids into strings)
-                      n:int=5, **controls) -> list[str]:
-        "Draw `n` samples and decode them to strings; a string `prefix` is encoded with `data.vocab`."
-        if isinstance(controls.get('prefix'), str): controls['prefix'] = encode_prefix(controls['prefix'], data.vocab)
-        return list(data.decode(self.sample(n, **controls)))
+# %% ../nbs/02_autoregressive.ipynb #25cf02d3
+@patch
+def generate_text(self:TokenLM, data, # the text dataset (its `decode` turns ids into strings)
+                  n:int=5, **controls) -> list[str]:
+    "Draw `n` samples and decode them to strings; a string `prefix` is encoded with `data.vocab`."
+    if isinstance(controls.get('prefix'), str): controls['prefix'] = encode_prefix(controls['prefix'], data.vocab)
+    return list(data.decode(self.sample(n, **controls)))
 
+# %% ../nbs/02_autoregressive.ipynb #61a29439
 def _until(ids:list, stop:int) -> list:
     "`ids` up to (not including) the first `stop`."
     return ids[:ids.index(stop)] if stop in ids else ids
@@ -216,9 +165,12 @@ class RNNLM(TokenLM):
                  **kwargs): # config fields, e.g. hidden=128, cell='lstm'
         super().__init__()
         self.config = c = make_config(RNNConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try RNNLM.for_data(data)")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try "
+                             "RNNLM.for_data(data)")
         if c.cell not in ('gru', 'lstm'): raise ValueError(f"cell={c.cell!r}: expected 'gru' or 'lstm'")
-        if c.tie_weights and c.emb != c.hidden: raise ValueError(f"tie_weights with emb={c.emb}, hidden={c.hidden}: need emb == hidden")
+        if c.tie_weights and c.emb != c.hidden:
+            raise ValueError(f"tie_weights with emb={c.emb}, hidden={c.hidden}: need emb == hidden")
         self.wte = nn.Embedding(c.vocab_size, c.emb)
         rnn = nn.GRU if c.cell == 'gru' else nn.LSTM
         self.rnn = rnn(c.emb, c.hidden, c.layers, batch_first=True, dropout=c.dropout if c.layers > 1 else 0.)
@@ -273,7 +225,8 @@ class CausalSelfAttention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)                       # 3 x (B, T, C)
         q, k, v = (a.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for a in (q, k, v))  # (B, nh, T, hs)
-        if cache is not None: k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, nh, Tp+T, hs)
+        if cache is not None:
+            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, nh, Tp+T, hs)
         Tp, p = k.size(2) - T, self.dropout if self.training else 0.
         if Tp == 0: y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
         else:
@@ -296,16 +249,20 @@ class Block(nn.Module):
         x = x + a
         return x + self.mlp(self.ln2(x)), cache
 
-# %% ../nbs/02_autoregressive.ipynb #c65335b1
+# %% ../nbs/02_autoregressive.ipynb #2aa5c94f
 class TransformerLM(TokenLM):
     "Decoder-only causal Transformer with pre-norm blocks, a tied head and a KV cache for sampling."
     def __init__(self, config:TransformerConfig|int|None=None, # a config, or the vocabulary size
                  **kwargs): # config fields, e.g. d_model=64, pos='sinusoidal'
         super().__init__()
         self.config = c = make_config(TransformerConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try TransformerLM.for_data(data)")
-        if c.d_model % c.n_heads: raise ValueError(f"d_model={c.d_model}, n_heads={c.n_heads}: need d_model divisible by n_heads")
-        if c.pos not in ('learned', 'sinusoidal'): raise ValueError(f"pos={c.pos!r}: expected 'learned' or 'sinusoidal'")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try "
+                             "TransformerLM.for_data(data)")
+        if c.d_model % c.n_heads:
+            raise ValueError(f"d_model={c.d_model}, n_heads={c.n_heads}: need d_model divisible by n_heads")
+        if c.pos not in ('learned', 'sinusoidal'):
+            raise ValueError(f"pos={c.pos!r}: expected 'learned' or 'sinusoidal'")
         self.wte = nn.Embedding(c.vocab_size, c.d_model)
         if c.pos == 'learned': self.wpe = nn.Embedding(c.block_size, c.d_model)
         else: self.register_buffer('pe', sinusoids(c.block_size, c.d_model), persistent=False)
@@ -316,20 +273,6 @@ class TransformerLM(TokenLM):
         self.head.weight = self.wte.weight   # weight tying (Press & Wolf 2017)
         self.apply(_init_weights)
 
-    def _run(self, idx:torch.Tensor, # (B, T) token ids
-             cache=None):            # per-layer (k, v) of the earlier positions, or None
-        "Logits (B, T, V) and the per-layer KV cache after `idx`."
-        Tp, T = (cache[0][0].size(2) if cache else 0), idx.size(1)
-        if Tp + T > self.config.block_size: raise ValueError(f"{Tp + T} positions: the context holds at most block_size={self.config.block_size}")
-        pos = torch.arange(Tp, Tp + T, device=idx.device)
-        pe = self.wpe(pos) if self.config.pos == 'learned' else self.pe[pos]   # (T, C)
-        x = self.drop(self.wte(idx) + pe)                                      # (B, T, C)
-        new = []
-        for i, block in enumerate(self.blocks):
-            x, kv = block(x, cache[i] if cache else None)
-            new.append(kv)
-        return self.head(self.ln_f(x)), new                                    # (B, T, V)
-
     def _advance(self, idx, state, n_new):
         "Next-token logits (B, V) using the KV cache while it fits, else recomputing the last block_size tokens."
         bs = self.config.block_size
@@ -337,6 +280,24 @@ class TransformerLM(TokenLM):
         logits, state = self._run(idx[:, -bs:], None)
         return logits[:, -1], state
 
+# %% ../nbs/02_autoregressive.ipynb #3ec97aa1
+@patch
+def _run(self:TransformerLM, idx:torch.Tensor, # (B, T) token ids
+         cache=None):            # per-layer (k, v) of the earlier positions, or None
+    "Logits (B, T, V) and the per-layer KV cache after `idx`."
+    Tp, T = (cache[0][0].size(2) if cache else 0), idx.size(1)
+    if Tp + T > self.config.block_size:
+        raise ValueError(f"{Tp + T} positions: the context holds at most block_size={self.config.block_size}")
+    pos = torch.arange(Tp, Tp + T, device=idx.device)
+    pe = self.wpe(pos) if self.config.pos == 'learned' else self.pe[pos]   # (T, C)
+    x = self.drop(self.wte(idx) + pe)                                      # (B, T, C)
+    new = []
+    for i, block in enumerate(self.blocks):
+        x, kv = block(x, cache[i] if cache else None)
+        new.append(kv)
+    return self.head(self.ln_f(x)), new                                    # (B, T, V)
+
+# %% ../nbs/02_autoregressive.ipynb #7397e936
 def _init_weights(m:nn.Module):
     "GPT-2 initialisation: normal(0, 0.02) weights, zero biases."
     if isinstance(m, (nn.Linear, nn.Embedding)): nn.init.normal_(m.weight, 0.0, 0.02)
@@ -355,21 +316,16 @@ class SeriesConfig:
     min_std: float = 1e-3    # floor on predicted standard deviations (data are scaled to [0, 1])
     length: int = 24         # default sample length (the data's window)
 
-# %% ../nbs/02_autoregressive.ipynb #e944c6d1
-def gaussian_logp(x:torch.Tensor,   # (..., F) values
-                  mu:torch.Tensor,  # (..., F) means
-                  std:torch.Tensor, # (..., F) standard deviations
-                 ) -> torch.Tensor:
-    "log N(x; mu, diag(std^2)), summed over the last dim: (...)."
-    return (-0.5 * ((x - mu) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
-
+# %% ../nbs/02_autoregressive.ipynb #69702040
 class SeriesAR(Saveable, nn.Module):
-    "GRU over the past steps with a diagonal-Gaussian or mixture-density head for the next step; `save`/`load` from `Saveable`."
+    ("GRU over the past steps with a diagonal-Gaussian or mixture-density head for the next step; `save`/`load` from "
+     "`Saveable`.")
     def __init__(self, config:SeriesConfig|int|None=None, # a config, or the number of features F
                  **kwargs): # config fields, e.g. head='mdn', hidden=64
         super().__init__()
         self.config = c = make_config(SeriesConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesAR.for_data(data)")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesAR.for_data(data)")
         if c.head not in ('gaussian', 'mdn'): raise ValueError(f"head={c.head!r}: expected 'gaussian' or 'mdn'")
         if c.head == 'mdn' and c.n_mix < 1: raise ValueError(f"n_mix={c.n_mix}: need n_mix >= 1")
         K = c.n_mix if c.head == 'mdn' else 1
@@ -377,80 +333,99 @@ class SeriesAR(Saveable, nn.Module):
         self.rnn = nn.GRU(c.n_features, c.hidden, c.layers, batch_first=True, dropout=c.dropout if c.layers > 1 else 0.)
         self.out = nn.Linear(c.hidden, K * (1 + 2 * c.n_features))  # per component: mixture logit, mu (F), log std (F)
 
-    @classmethod
-    def for_data(cls, data, # a series dataset with `n_features` and `window`
-                 **cfg):
-        "A model for `data`'s number of features, sampling windows of its length by default."
-        return cls(n_features=data.n_features, length=getattr(data, 'window', SeriesConfig.length), **cfg)
+# %% ../nbs/02_autoregressive.ipynb #474e62f9
+@patch(cls_method=True)
+def for_data(cls:SeriesAR, data, # a series dataset with `n_features` and `window`
+             **cfg):
+    "A model for `data`'s number of features, sampling windows of its length by default."
+    return cls(n_features=data.n_features, length=getattr(data, 'window', SeriesConfig.length), **cfg)
 
-    def _params(self, h:torch.Tensor): # (B, T, H) GRU outputs
-        "Mixture logits (B, T, K), means and standard deviations (B, T, K, F) from GRU outputs."
-        B, T, _ = h.shape
-        o = self.out(h).view(B, T, -1, 1 + 2 * self.config.n_features)   # (B, T, K, 1+2F)
-        logit, mu, log_std = o[..., 0], o[..., 1:1 + self.config.n_features], o[..., 1 + self.config.n_features:]
-        return logit, mu, F.softplus(log_std) + self.config.min_std
+# %% ../nbs/02_autoregressive.ipynb #e6c879f6
+@patch
+def _params(self:SeriesAR, h:torch.Tensor): # (B, T, H) GRU outputs
+    "Mixture logits (B, T, K), means and standard deviations (B, T, K, F) from GRU outputs."
+    B, T, _ = h.shape
+    o = self.out(h).view(B, T, -1, 1 + 2 * self.config.n_features)   # (B, T, K, 1+2F)
+    logit, mu, log_std = o[..., 0], o[..., 1:1 + self.config.n_features], o[..., 1 + self.config.n_features:]
+    return logit, mu, F.softplus(log_std) + self.config.min_std
 
-    def forward(self, x:torch.Tensor, # (B, T, F) observed steps
-               ):
-        "Parameters of p(x_t | x_<t) for every step t: mixture logits (B, T, K), mu and std (B, T, K, F)."
-        inp = torch.cat([self.start.expand(x.size(0), 1, -1), x[:, :-1]], dim=1)  # (B, T, F): x_0, x_1..x_{T-1}
-        h, _ = self.rnn(inp)                                                     # (B, T, H)
-        return self._params(h)
+# %% ../nbs/02_autoregressive.ipynb #36f4bec5
+@patch
+def forward(self:SeriesAR, x:torch.Tensor, # (B, T, F) observed steps
+           ):
+    "Parameters of p(x_t | x_<t) for every step t: mixture logits (B, T, K), mu and std (B, T, K, F)."
+    inp = torch.cat([self.start.expand(x.size(0), 1, -1), x[:, :-1]], dim=1)  # (B, T, F): x_0, x_1..x_{T-1}
+    h, _ = self.rnn(inp)                                                     # (B, T, H)
+    return self._params(h)
 
-    def step_logp(self, x:torch.Tensor) -> torch.Tensor:
-        "log p(x_t | x_<t) in nats for every step, summed over features: (B, T)."
-        if batch_kind(x) != 'series' or x.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T, F={self.config.n_features}) float values")
-        logit, mu, std = self(x)                              # (B, T, K), (B, T, K, F)
-        logp = gaussian_logp(x[:, :, None], mu, std)          # (B, T, K)
-        return torch.logsumexp(logit.log_softmax(-1) + logp, dim=-1)  # (B, T)
+# %% ../nbs/02_autoregressive.ipynb #fa47f7c0
+@patch
+def step_logp(self:SeriesAR, x:torch.Tensor) -> torch.Tensor:
+    "log p(x_t | x_<t) in nats for every step, summed over features: (B, T)."
+    if batch_kind(x) != 'series' or x.size(-1) != self.config.n_features:
+        raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T, F={self.config.n_features}) float values")
+    logit, mu, std = self(x)                              # (B, T, K), (B, T, K, F)
+    logp = gaussian_logp(x[:, :, None], mu, std)          # (B, T, K)
+    return torch.logsumexp(logit.log_softmax(-1) + logp, dim=-1)  # (B, T)
 
-    def nll_sum(self, batch:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        "Summed NLL in nats over all steps of `batch` (B, T, F), and the number of steps B * T."
-        lp = self.step_logp(batch)
-        return -lp.sum(), torch.tensor(lp.numel())
+# %% ../nbs/02_autoregressive.ipynb #14afea40
+@patch
+def nll_sum(self:SeriesAR, batch:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Summed NLL in nats over all steps of `batch` (B, T, F), and the number of steps B * T."
+    lp = self.step_logp(batch)
+    return -lp.sum(), torch.tensor(lp.numel())
 
-    def loss(self, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-        "`{'loss', 'nll'}`: NLL in nats per step (summed over features, averaged over steps)."
-        nll = -self.step_logp(batch).mean()
-        return {'loss': nll, 'nll': nll.detach()}
+# %% ../nbs/02_autoregressive.ipynb #c83e07e2
+@patch
+def loss(self:SeriesAR, batch:torch.Tensor) -> dict[str, torch.Tensor]:
+    "`{'loss', 'nll'}`: NLL in nats per step (summed over features, averaged over steps)."
+    nll = -self.step_logp(batch).mean()
+    return {'loss': nll, 'nll': nll.detach()}
 
-    def _draw(self, h, g, temperature):
-        "One step (B, F) drawn from the head at GRU output h (B, 1, H); temperature scales std and mixture logits."
-        logit, mu, std = (a[:, 0] for a in self._params(h))   # (B, K), (B, K, F)
-        k = torch.multinomial((logit / temperature).softmax(-1), 1, generator=g)[:, 0]  # (B,)
-        rows = torch.arange(len(k))
-        eps = torch.randn(mu[rows, k].shape, generator=g)     # (B, F)
-        return mu[rows, k] + temperature * std[rows, k] * eps
+# %% ../nbs/02_autoregressive.ipynb #e828adf8
+@patch
+def _draw(self:SeriesAR, h, g, temperature):
+    "One step (B, F) drawn from the head at GRU output h (B, 1, H); temperature scales std and mixture logits."
+    logit, mu, std = (a[:, 0] for a in self._params(h))   # (B, K), (B, K, F)
+    k = torch.multinomial((logit / temperature).softmax(-1), 1, generator=g)[:, 0]  # (B,)
+    rows = torch.arange(len(k))
+    eps = torch.randn(mu[rows, k].shape, generator=g)     # (B, F)
+    return mu[rows, k] + temperature * std[rows, k] * eps
 
-    def _prefix(self, prefix, n) -> torch.Tensor:
-        "`prefix` as (n, T0, F) values."
-        if prefix is None: return torch.zeros(n, 0, self.config.n_features)
-        p = torch.as_tensor(prefix, dtype=torch.float32)
-        if p.dim() == 2: p = p.expand(n, -1, -1)
-        if p.dim() != 3 or p.size(0) != n or p.size(-1) != self.config.n_features:
-            raise ValueError(f"prefix of shape {tuple(p.shape)}: expected (T0, F={self.config.n_features}) or (n={n}, T0, F)")
-        return p
+# %% ../nbs/02_autoregressive.ipynb #241dd21a
+@patch
+def _prefix(self:SeriesAR, prefix, n) -> torch.Tensor:
+    "`prefix` as (n, T0, F) values."
+    if prefix is None: return torch.zeros(n, 0, self.config.n_features)
+    p = torch.as_tensor(prefix, dtype=torch.float32)
+    if p.dim() == 2: p = p.expand(n, -1, -1)
+    if p.dim() != 3 or p.size(0) != n or p.size(-1) != self.config.n_features:
+        raise ValueError(f"prefix of shape {tuple(p.shape)}: expected (T0, F={self.config.n_features}) or (n={n}, T0, "
+                         "F)")
+    return p
 
-    def sample(self, n:int,            # how many series
-               seed:int|None=None,     # seeds a private torch.Generator; None: random
-               temperature:float=1.0,  # > 0: scales the standard deviations and sharpens the mixture; -> 0 gives the mean path
-               length:int|None=None,   # steps a sample, prefix included (default: `config.length`)
-               prefix=None,            # observed first steps: (T0, F) for every sample, or (n, T0, F)
-              ) -> torch.Tensor:
-        "Draw `n` series (n, length, F); the first T0 steps are the `prefix`."
-        if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
-        length = self.config.length if length is None else length
-        check_controls(temperature, length=length)
-        x = self._prefix(prefix, n)                           # (n, T0, F)
-        if length <= x.size(1): raise ValueError(f"length={length} with a prefix of {x.size(1)} steps: need length > {x.size(1)}")
-        g = make_generator(seed)
-        with evaluating(self):
-            inp = torch.cat([self.start.expand(n, 1, -1), x], dim=1)   # (n, 1+T0, F)
-            h, state = self.rnn(inp)
-            steps = [x]
-            for t in range(length - x.size(1)):
-                nxt = self._draw(h[:, -1:], g, temperature)   # (n, F)
-                steps.append(nxt[:, None])
-                h, state = self.rnn(nxt[:, None], state)      # carry the GRU state: one step in
-        return torch.cat(steps, dim=1)                        # (n, length, F)
+# %% ../nbs/02_autoregressive.ipynb #7ad0bfe6
+@patch
+def sample(self:SeriesAR, n:int,            # how many series
+           seed:int|None=None,     # seeds a private torch.Generator; None: random
+           temperature:float=1.0,  # > 0: scales the stds, sharpens the mixture; -> 0 gives the mean path
+           length:int|None=None,   # steps a sample, prefix included (default: `config.length`)
+           prefix=None,            # observed first steps: (T0, F) for every sample, or (n, T0, F)
+          ) -> torch.Tensor:
+    "Draw `n` series (n, length, F); the first T0 steps are the `prefix`."
+    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    length = self.config.length if length is None else length
+    check_controls(temperature, length=length)
+    x = self._prefix(prefix, n)                           # (n, T0, F)
+    if length <= x.size(1):
+        raise ValueError(f"length={length} with a prefix of {x.size(1)} steps: need length > {x.size(1)}")
+    g = make_generator(seed)
+    with evaluating(self):
+        inp = torch.cat([self.start.expand(n, 1, -1), x], dim=1)   # (n, 1+T0, F)
+        h, state = self.rnn(inp)
+        steps = [x]
+        for t in range(length - x.size(1)):
+            nxt = self._draw(h[:, -1:], g, temperature)   # (n, F)
+            steps.append(nxt[:, None])
+            h, state = self.rnn(nxt[:, None], state)      # carry the GRU state: one step in
+    return torch.cat(steps, dim=1)                        # (n, length, F)

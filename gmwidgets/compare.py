@@ -1,4 +1,5 @@
-"""`CompareWidget`: real and synthetic time-series windows of one or several models side by side, with the TimeGAN scores filling in as they are computed.
+"""`CompareWidget`: real and synthetic time-series windows of one or several models side by side, with the TimeGAN
+scores filling in as they are computed.
 
 Docs: https://gmwidgets.github.io/gmwidgets/compare.html.md"""
 
@@ -11,13 +12,15 @@ from contextlib import ExitStack
 import numpy as np, pandas as pd, torch
 import altair as alt
 import ipywidgets as W
-from .tseval import (ScoringStopped, acf, as_windows, discriminative_score, format_score, marginals, mmd, pca_2d,
+from .tseval import (ScoringStopped, acf, as_windows, discriminative_score, format_score, marginals, mmd,
+                              pca_2d,
                               predictive_score)
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MAX_N', 'REAL_COLOR', 'TABLE_COLUMNS', 'real_windows', 'draw_windows', 'check_model_windows', 'finite_error',
-           'samples_chart', 'marginals_frame', 'marginals_chart', 'acf_frame', 'acf_chart', 'pca_frame', 'pca_chart',
-           'score_row', 'score_table_html', 'CompareWidget', 'start', 'stop', 'wait']
+__all__ = ['MAX_N', 'REAL_COLOR', 'TABLE_COLUMNS', 'real_windows', 'draw_windows', 'check_model_windows',
+           'finite_error', 'samples_chart', 'marginals_frame', 'marginals_chart', 'acf_frame', 'acf_chart', 'pca_frame',
+           'pca_chart', 'score_row', 'score_table_html', 'CompareWidget']
 
 # %% ../nbs/22_compare.ipynb #2c714f42
 MAX_N = 2000  # default cap on the windows drawn per model (and real windows kept)
@@ -60,7 +63,8 @@ def check_model_windows(name:str, # the model's name, for errors
                        ):
     "Raise a ValueError naming `name` when `x` is not `(M, T, F)` windows of the real `(T, F)`, at least 5 of them."
     if x.ndim != 3 or x.shape[1:] != tuple(shape):
-        raise ValueError(f"model {name!r}: windows of shape {x.shape}: expected (M, {shape[0]}, {shape[1]}) like the real windows")
+        raise ValueError(f"model {name!r}: windows of shape {x.shape}: expected (M, {shape[0]}, {shape[1]}) like the "
+                         "real windows")
     if len(x) < 5: raise ValueError(f"model {name!r}: {len(x)} windows: need at least 5 to score")
 
 def finite_error(name:str, # the model's name
@@ -77,7 +81,8 @@ def _color(names:list[str]) -> alt.Color:
     "Colour by `source`: real in grey, the models in Tableau colours, in `names` order."
     pal = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d']
     dom = ['real', *[n for n in names if n != 'real']]
-    return alt.Color('source:N', title=None, scale=alt.Scale(domain=dom, range=[REAL_COLOR] + [pal[i % len(pal)] for i in range(len(dom) - 1)]))
+    return alt.Color('source:N', title=None,
+                     scale=alt.Scale(domain=dom, range=[REAL_COLOR] + [pal[i % len(pal)] for i in range(len(dom) - 1)]))
 
 def samples_chart(sets:dict[str, np.ndarray], # source name ('real' first) -> (N, T, F) windows
                   feature:int=0, # which feature
@@ -86,7 +91,8 @@ def samples_chart(sets:dict[str, np.ndarray], # source name ('real' first) -> (N
                  ) -> alt.FacetChart:
     "Small multiples: a panel per source, `n_show` windows of one feature as lines."
     rows = [pd.DataFrame({'source': name, 'sample': np.repeat(np.arange(min(n_show, len(x))), x.shape[1]),
-                          't': np.tile(np.arange(x.shape[1]), min(n_show, len(x))), 'value': x[:n_show, :, feature].ravel()})
+                          't': np.tile(np.arange(x.shape[1]), min(n_show, len(x))),
+                          'value': x[:n_show, :, feature].ravel()})
             for name, x in sets.items()]
     df = pd.concat(rows, ignore_index=True)
     base = alt.Chart(df, width=width, height=height).mark_line(strokeWidth=1.2, opacity=0.8).encode(
@@ -114,8 +120,10 @@ def marginals_chart(frame:pd.DataFrame, # from `marginals_frame`
                    ) -> alt.FacetChart:
     "A panel per model: its histogram over the real one (grey), both see-through; each panel has its own bins and axes."
     base = alt.Chart(frame, width=width, height=height).mark_bar(opacity=0.5, binSpacing=0).encode(
-        x=alt.X('lo:Q', title=None, scale=alt.Scale(zero=False)), x2='hi:Q', y=alt.Y('density:Q', title='density', stack=None), y2=alt.datum(0), color=_color(names))
-    return base.facet(column=alt.Column('model:N', title=None, sort=list(names))).resolve_scale(x='independent', y='independent')
+        x=alt.X('lo:Q', title=None, scale=alt.Scale(zero=False)), x2='hi:Q',
+        y=alt.Y('density:Q', title='density', stack=None), y2=alt.datum(0), color=_color(names))
+    panels = base.facet(column=alt.Column('model:N', title=None, sort=list(names)))
+    return panels.resolve_scale(x='independent', y='independent')
 
 # %% ../nbs/22_compare.ipynb #aec9bf70
 def acf_frame(sets:dict[str, np.ndarray], # source name -> (N, T, F) windows
@@ -162,13 +170,15 @@ def pca_chart(frame:pd.DataFrame, # from `pca_frame`
         x=alt.X('pc1:Q', title='PC 1'), y=alt.Y('pc2:Q', title='PC 2'), color=_color(names))
     return base.facet(column=alt.Column('model:N', title=None, sort=list(names)))
 
-# %% ../nbs/22_compare.ipynb #3992dc53
-TABLE_COLUMNS = ['model', 'discriminative', 'discriminative_std', 'predictive', 'predictive_std', 'mmd', 'repeats', 'seconds']
+# %% ../nbs/22_compare.ipynb #bab37930
+TABLE_COLUMNS = ['model', 'discriminative', 'discriminative_std', 'predictive', 'predictive_std', 'mmd', 'repeats',
+                 'seconds']
 
 def _ms(v:list[float]) -> tuple[float, float]:
     "Mean and std (ddof 0) of `v`; NaN for none."
     return (float(np.mean(v)), float(np.std(v))) if v else (np.nan, np.nan)
 
+# %% ../nbs/22_compare.ipynb #054d280c
 def score_row(name:str, # model name ('real' for the real windows)
               disc:list[float], # discriminative scores of the repeats done
               pred:list[float], # predictive scores of the repeats done
@@ -180,9 +190,11 @@ def score_row(name:str, # model name ('real' for the real windows)
     return dict(model=name, discriminative=d, discriminative_std=ds, predictive=p, predictive_std=ps, mmd=mmd_,
                 repeats=len(pred), seconds=seconds)
 
+# %% ../nbs/22_compare.ipynb #2d4caefb
 def _cell(mean:float, std:float, pending:str) -> str:
     return pending if np.isnan(mean) else format_score(mean, std)
 
+# %% ../nbs/22_compare.ipynb #bfc9f06b
 def score_table_html(table:pd.DataFrame, # `TABLE_COLUMNS`
                      errors:dict[str, str]|None=None, # model -> error message
                      pending:str='…', # shown where a score is not known yet
@@ -195,15 +207,17 @@ def score_table_html(table:pd.DataFrame, # `TABLE_COLUMNS`
     for r in table.itertuples():
         name = f'<td style="padding:2px 10px"><b>{html.escape(str(r.model))}</b></td>'
         if r.model in errors:
-            rows.append(f'<tr class="gmw-score-row">{name}<td colspan="5" class="gmw-error" style="color:#b00020;padding:2px 10px">'
+            rows.append(f'<tr class="gmw-score-row">{name}<td colspan="5" class="gmw-error" '
+                        'style="color:#b00020;padding:2px 10px">'
                         f'{html.escape(errors[r.model])}</td></tr>'); continue
         d = '–' if r.model == 'real' else _cell(r.discriminative, r.discriminative_std, pending)
         m = '–' if np.isnan(r.mmd) else f'{r.mmd:.4f}'
-        rows.append(f'<tr class="gmw-score-row">{name}{td}{d}</td>{td}{_cell(r.predictive, r.predictive_std, pending)}</td>'
+        pred = _cell(r.predictive, r.predictive_std, pending)
+        rows.append(f'<tr class="gmw-score-row">{name}{td}{d}</td>{td}{pred}</td>'
                     f'{td}{m}</td>{td}{r.repeats}</td>{td}{r.seconds:.1f}</td></tr>')
     return f'<table class="gmw-scores"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
-# %% ../nbs/22_compare.ipynb #077baf76
+# %% ../nbs/22_compare.ipynb #781dd736
 class CompareWidget(W.VBox):
     "Real vs synthetic windows of several models side by side; TimeGAN scores computed in the background."
     def __init__(self, real, # (N, T, F) real windows, or a SeriesData (its test windows, else its train windows)
@@ -219,13 +233,15 @@ class CompareWidget(W.VBox):
                 ):
         self._thread, self._stop, self._lock = None, threading.Event(), threading.Lock()
         if not models: raise ValueError("models={}: expected at least one name -> windows or model")
-        if 'real' in models: raise ValueError("a model named 'real': that name is the real windows' row; rename the model")
+        if 'real' in models:
+            raise ValueError("a model named 'real': that name is the real windows' row; rename the model")
         if int(repeats) != repeats or repeats < 1: raise ValueError(f"repeats={repeats}: need an integer repeats >= 1")
         r, names = real_windows(real)
         self.n = min(len(r), MAX_N) if n is None else int(n)
         if self.n < 5: raise ValueError(f"n={self.n}: need at least 5 windows per set")
         self.real, self.features = _subsample(r, self.n, seed), list(features or names)
-        if len(self.features) != r.shape[-1]: raise ValueError(f"features has {len(self.features)} names: the windows have {r.shape[-1]} features")
+        if len(self.features) != r.shape[-1]:
+            raise ValueError(f"features has {len(self.features)} names: the windows have {r.shape[-1]} features")
         self.n_show, self.repeats, self.seed = n_show, int(repeats), seed
         self.disc_iterations, self.pred_iterations = disc_iterations, pred_iterations
         self.error, self.errors, self.state = None, {}, 'idle'  # state: idle, running, done, stopped, failed
@@ -233,22 +249,6 @@ class CompareWidget(W.VBox):
         self._diagnose()
         self._build()
         if autostart: self.start()
-
-    @property
-    def samples(self) -> dict[str, torch.Tensor]:
-        "Model name -> the synthetic windows shown and scored, `(M, T, F)` tensors."
-        return {k: torch.from_numpy(v) for k, v in self._fakes.items()}
-
-    @property
-    def table(self) -> pd.DataFrame:
-        "One row per model and one for 'real': `TABLE_COLUMNS`, mean and std over the repeats done."
-        with self._lock: rows = [score_row(k, *self._scores[k]) for k in self._scores]
-        return pd.DataFrame(rows, columns=TABLE_COLUMNS)
-
-    @property
-    def running(self) -> bool:
-        "True while the scoring thread is alive."
-        return self._thread is not None and self._thread.is_alive()
 
     def close(self):
         "Stop scoring; close the widget and its parts."
@@ -258,15 +258,34 @@ class CompareWidget(W.VBox):
             w = parts.pop(); parts.extend(getattr(w, 'children', ())); w.close()
         super().close()
 
+# %% ../nbs/22_compare.ipynb #9c7d4152
+@patch(as_prop=True)
+def samples(self:CompareWidget) -> dict[str, torch.Tensor]:
+    "Model name -> the synthetic windows shown and scored, `(M, T, F)` tensors."
+    return {k: torch.from_numpy(v) for k, v in self._fakes.items()}
+
+# %% ../nbs/22_compare.ipynb #3246ec07
+@patch(as_prop=True)
+def table(self:CompareWidget) -> pd.DataFrame:
+    "One row per model and one for 'real': `TABLE_COLUMNS`, mean and std over the repeats done."
+    with self._lock: rows = [score_row(k, *self._scores[k]) for k in self._scores]
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+# %% ../nbs/22_compare.ipynb #723db5ce
+@patch(as_prop=True)
+def running(self:CompareWidget) -> bool:
+    "True while the scoring thread is alive."
+    return self._thread is not None and self._thread.is_alive()
+
 # %% ../nbs/22_compare.ipynb #f1212571
-def _show_with_pictures(self:CompareWidget):
+@patch
+def _ipython_display_(self:CompareWidget):
     "Display the widget, then a static picture of its four charts, for front ends without widgets."
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
 
-CompareWidget._ipython_display_ = _show_with_pictures
-
 # %% ../nbs/22_compare.ipynb #19168832
+@patch
 def _draw_all(self:CompareWidget, models:dict):
     "Draw and check every model's windows; NaN sets go to `errors`, wrong shapes raise."
     self._fakes = {}
@@ -278,24 +297,28 @@ def _draw_all(self:CompareWidget, models:dict):
         else: self.errors[name] = msg
     self.names = list(models)
 
+@patch
 def _diagnose(self:CompareWidget):
     "The cheap views' data (ACF, PCA, MMD) and an empty score record per row."
     sets = {'real': self.real, **self._fakes}
     self._acf = acf_frame(sets)
     self._pca = pca_frame(self.real, self._fakes, seed=self.seed) if self._fakes else None
-    mm = {k: mmd(self.real, x, max_n=500, seed=self.seed) for k, x in self._fakes.items()}  # 500: fast enough to show at once
+    mm = {k: mmd(self.real, x, max_n=500, seed=self.seed) for k,
+          x in self._fakes.items()}  # 500: fast enough to show at once
     self._scores = {'real': [[], [], np.nan, 0.0], **{k: [[], [], mm.get(k, np.nan), 0.0] for k in self.names}}
 
-CompareWidget._draw_all, CompareWidget._diagnose = _draw_all, _diagnose
-
-# %% ../nbs/22_compare.ipynb #5d9d9561
+# %% ../nbs/22_compare.ipynb #fa79fa63
+@patch
 def _build(self:CompareWidget):
     "Make the widgets: feature selector, Start/Stop, progress, status, score table and the four charts."
     from gmwidgets.livechart import VegaChart
     lay = W.Layout(width='auto')
-    self.feature = W.Dropdown(options=[(f, i) for i, f in enumerate(self.features)], value=0, description='feature', layout=W.Layout(width='220px'))
-    self.start_button = W.Button(description='Score', icon='play', tooltip='compute the scores in the background', layout=W.Layout(width='90px'))
-    self.stop_button = W.Button(description='Stop', icon='stop', tooltip='stop scoring', disabled=True, layout=W.Layout(width='90px'))
+    self.feature = W.Dropdown(options=[(f, i) for i, f in enumerate(self.features)], value=0, description='feature',
+                              layout=W.Layout(width='220px'))
+    self.start_button = W.Button(description='Score', icon='play', tooltip='compute the scores in the background',
+                                 layout=W.Layout(width='90px'))
+    self.stop_button = W.Button(description='Stop', icon='stop', tooltip='stop scoring', disabled=True,
+                                layout=W.Layout(width='90px'))
     self.start_button.on_click(lambda _: self.start()); self.stop_button.on_click(lambda _: self.stop())
     self.progress = W.FloatProgress(value=0, min=0, max=1, layout=W.Layout(width='260px'))
     self.label, self.status = W.HTML(layout=lay), W.HTML('<span class="gmw-status">not started</span>')
@@ -303,12 +326,17 @@ def _build(self:CompareWidget):
     self.table_view = W.HTML(score_table_html(self.table, self.errors))
     self.charts = {k: VegaChart(self._spec(k)) for k in ('samples', 'marginals', 'acf', 'pca')}
     self.feature.observe(self._feature_changed, names='value')
-    heads = {'samples': 'samples', 'marginals': 'marginal distributions', 'acf': 'autocorrelation', 'pca': 'PCA (fitted on real)'}
+    heads = {'samples': 'samples', 'marginals': 'marginal distributions', 'acf': 'autocorrelation',
+             'pca': 'PCA (fitted on real)'}
     views = [W.VBox([W.HTML(f'<b>{t}</b>'), self.charts[k]]) for k, t in heads.items()]
     super(CompareWidget, self).__init__([
-        W.HBox([self.feature, self.start_button, self.stop_button, self.progress, self.label], layout=W.Layout(flex_flow='row wrap')),
-        self.status, self.error_view, self.table_view, views[0], W.HBox(views[1:3], layout=W.Layout(flex_flow='row wrap')), views[3]])
+        W.HBox([self.feature, self.start_button, self.stop_button, self.progress, self.label],
+               layout=W.Layout(flex_flow='row wrap')),
+        self.status, self.error_view, self.table_view, views[0],
+                                         W.HBox(views[1:3], layout=W.Layout(flex_flow='row wrap')), views[3]])
 
+# %% ../nbs/22_compare.ipynb #3cec13cd
+@patch
 def _spec(self:CompareWidget, which:str) -> dict:
     "The Vega-Lite spec of chart `which` for the selected feature (data inlined)."
     i, fakes = (self.feature.value if hasattr(self, 'feature') else 0), self._fakes
@@ -320,6 +348,8 @@ def _spec(self:CompareWidget, which:str) -> dict:
         else: ch = pca_chart(self._pca, list(fakes))
         return (ch if which == 'pca' else ch.properties(title=self.features[i])).to_dict()
 
+# %% ../nbs/22_compare.ipynb #7b9f06bb
+@patch
 def _feature_changed(self:CompareWidget, change=None):
     "The feature selector moved: redraw the per-feature charts."
     specs = {k: self._spec(k) for k in ('samples', 'marginals', 'acf')}
@@ -327,20 +357,25 @@ def _feature_changed(self:CompareWidget, change=None):
         for k in specs: stack.enter_context(self.charts[k].hold_sync())
         for k, s in specs.items(): self.charts[k].spec = s
 
-CompareWidget._build, CompareWidget._spec, CompareWidget._feature_changed = _build, _spec, _feature_changed
-
-# %% ../nbs/22_compare.ipynb #ac6facd5
+# %% ../nbs/22_compare.ipynb #2f758a38
+@patch
 def _jobs(self:CompareWidget) -> list[tuple[str, str, int]]:
     "(kind, row, repeat) in the order they run: each repeat scores 'real' (predictive), then every model."
+    kinds = ('discriminative', 'predictive')
     return [job for k in range(self.repeats) for job in
-            [('predictive', 'real', k)] + [(kind, m, k) for m in self._fakes for kind in ('discriminative', 'predictive')]]
+            [('predictive', 'real', k)] + [(kind, m, k) for m in self._fakes for kind in kinds]]
 
+# %% ../nbs/22_compare.ipynb #73b77df8
+@patch
 def _run_job(self:CompareWidget, kind:str, name:str, k:int, on_step) -> float:
     "One score of one row, repeat `k`."
     fake = self.real if name == 'real' else self._fakes[name]
-    f, it = (discriminative_score, self.disc_iterations) if kind == 'discriminative' else (predictive_score, self.pred_iterations)
+    f, it = ((discriminative_score, self.disc_iterations) if kind == 'discriminative'
+             else (predictive_score, self.pred_iterations))
     return f(self.real, fake, it, seed=self.seed + k, progress=on_step, should_stop=self._stop.is_set)
 
+# %% ../nbs/22_compare.ipynb #9b33634b
+@patch
 def _score_all(self:CompareWidget):
     "The worker: every job, the table and progress updated as they finish; ends on Stop."
     jobs = self._jobs()
@@ -354,7 +389,8 @@ def _score_all(self:CompareWidget):
                 nonlocal last
                 if time.monotonic() - last >= 0.2:
                     last = time.monotonic()
-                    self._show_progress((done + i) / total, f"{kind} {k + 1}/{self.repeats} for {name!r} (step {i}/{n})")
+                    self._show_progress((done + i) / total,
+                                        f"{kind} {k + 1}/{self.repeats} for {name!r} (step {i}/{n})")
             try: v = self._run_job(kind, name, k, on_step)
             except ScoringStopped: raise
             except Exception as e: self._fail(name, e)
@@ -368,14 +404,14 @@ def _score_all(self:CompareWidget):
     except ScoringStopped: self._finish('stopped', 'stopped')
     except Exception as e: self._fail(None, e); self._finish('failed', 'failed')
 
-CompareWidget._jobs, CompareWidget._run_job, CompareWidget._score_all = _jobs, _run_job, _score_all
-
 # %% ../nbs/22_compare.ipynb #e85c7254
+@patch
 def _show_progress(self:CompareWidget, frac:float, text:str):
     "Progress bar and label (from the worker: two small messages)."
     with self.progress.hold_sync(), self.label.hold_sync():
         self.progress.value, self.label.value = frac, f'<span class="gmw-progress">{html.escape(text)}</span>'
 
+@patch
 def _show_table(self:CompareWidget):
     self.table_view.value = score_table_html(self.table, self.errors)
 
@@ -383,34 +419,40 @@ def _error_html(errors:dict[str, str]) -> str:
     "One escaped red line per error."
     return ''.join(f'<div class="gmw-error" style="color:#b00020">{html.escape(m)}</div>' for m in errors.values())
 
+@patch
 def _fail(self:CompareWidget, name:str|None, e:Exception):
-    "Keep a scoring error (on `error`, and on `errors[name]`; name None: the whole run) and show it as one escaped line."
+    ("Keep a scoring error (on `error`, and on `errors[name]`; name None: the whole run) and show it as one escaped "
+     "line.")
     self.error = self.error or e
-    self.errors[name or '(scoring)'] = f"{type(e).__name__}: {e}" if name is None else f"model {name!r}: {type(e).__name__}: {e}"
+    what = f"{type(e).__name__}: {e}"
+    self.errors[name or '(scoring)'] = what if name is None else f"model {name!r}: {what}"
     self.error_view.value = _error_html(self.errors)
 
+@patch
 def _finish(self:CompareWidget, state:str, text:str):
     "Final widget state of a scoring run."
     self.state = state
     self._show_table()
-    with self.progress.hold_sync(), self.label.hold_sync(), self.stop_button.hold_sync(), self.start_button.hold_sync(), self.status.hold_sync():
+    with (self.progress.hold_sync(), self.label.hold_sync(), self.stop_button.hold_sync(),
+          self.start_button.hold_sync(), self.status.hold_sync()):
         if state == 'done': self.progress.value = 1.0
         self.label.value = f'<span class="gmw-progress">{html.escape(text)}</span>'
         self.stop_button.disabled, self.start_button.disabled = True, False
         self.status.value = f'<span class="gmw-status">{state}</span>'
 
-CompareWidget._show_progress, CompareWidget._show_table, CompareWidget._fail, CompareWidget._finish = _show_progress, _show_table, _fail, _finish
-
 # %% ../nbs/22_compare.ipynb #0cd1f4e1
+@patch
 def start(self:CompareWidget):
     "Start scoring in a background thread (no-op while it runs); the table starts afresh."
     if self.running: return self
     self._stop.clear()
     with self._lock:
         for rec in self._scores.values(): rec[0], rec[1], rec[3] = [], [], 0.0
-    self.errors = {k: v for k, v in self.errors.items() if k in self.names and k not in self._fakes}  # keep the NaN sets' errors
+    # keep the NaN sets' errors
+    self.errors = {k: v for k, v in self.errors.items() if k in self.names and k not in self._fakes}
     self.state, self.error = 'running', None
-    with self.stop_button.hold_sync(), self.start_button.hold_sync(), self.status.hold_sync(), self.progress.hold_sync(), self.error_view.hold_sync():
+    with (self.stop_button.hold_sync(), self.start_button.hold_sync(), self.status.hold_sync(),
+          self.progress.hold_sync(), self.error_view.hold_sync()):
         self.stop_button.disabled, self.start_button.disabled, self.progress.value = False, True, 0.0
         self.status.value, self.error_view.value = '<span class="gmw-status">scoring</span>', _error_html(self.errors)
     self._show_table()
@@ -418,15 +460,15 @@ def start(self:CompareWidget):
     self._thread.start()
     return self
 
+@patch
 def stop(self:CompareWidget):
     "Ask the scoring thread to end; it does within one training step."
     self._stop.set()
     return self
 
+@patch
 def wait(self:CompareWidget, timeout:float|None=None, # seconds; None: as long as it takes
         ) -> bool:
     "Wait for the scoring thread to end; True if it has."
     if self._thread is not None: self._thread.join(timeout)
     return not self.running
-
-CompareWidget.start, CompareWidget.stop, CompareWidget.wait = start, stop, wait

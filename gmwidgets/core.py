@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 import torch
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel', 'check_terms', 'make_config',
-           'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset', 'dataset_entries',
-           'register_model', 'model_class', 'config_class', 'model_metadata', 'read_model_metadata', 'load_model',
-           'atomic_write', 'Saveable']
+__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'VOCAB_CLASS', 'MODEL_NAMES', 'batch_kind', 'SeqModel', 'Sampler',
+           'LatentModel', 'check_terms', 'make_config', 'check_number', 'SeqData', 'DatasetEntry', 'register_dataset',
+           'load_dataset', 'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version',
+           'model_metadata', 'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch
@@ -23,7 +23,8 @@ def batch_kind(x:torch.Tensor, # a batch
     if not isinstance(x, torch.Tensor): raise TypeError(f"batch of type {type(x).__name__}: expected a torch.Tensor")
     if x.dim() == 2 and not x.is_floating_point(): return 'tokens'
     if x.dim() == 3 and x.is_floating_point(): return 'series'
-    raise ValueError(f"batch of shape {tuple(x.shape)} and dtype {x.dtype}: expected (B, T) long tokens or (B, T, F) float series")
+    raise ValueError(f"batch of shape {tuple(x.shape)} and dtype {x.dtype}: expected (B, T) long tokens or (B, T, F) "
+                     "float series")
 
 # %% ../nbs/00_core.ipynb #49b91c30
 @runtime_checkable
@@ -46,11 +47,13 @@ class LatentModel(Protocol):
 def check_terms(terms:dict, # what `model.loss(batch)` returned
                ) -> dict[str, torch.Tensor]:
     "Check that `terms` is a dict of scalar tensors holding a `'loss'`; return it."
-    if not isinstance(terms, dict): raise TypeError(f"loss() returned {type(terms).__name__}: expected a dict of scalar tensors with key 'loss'")
+    if not isinstance(terms, dict):
+        raise TypeError(f"loss() returned {type(terms).__name__}: expected a dict of scalar tensors with key 'loss'")
     if 'loss' not in terms: raise KeyError(f"loss() returned keys {sorted(terms)}: expected a key 'loss'")
     for k, v in terms.items():
         if not isinstance(v, torch.Tensor) or v.numel() != 1:
-            raise ValueError(f"loss term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: expected a scalar tensor")
+            raise ValueError(f"loss term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: "
+                             "expected a scalar tensor")
     return terms
 
 # %% ../nbs/00_core.ipynb #17d2b4e8
@@ -64,7 +67,7 @@ def make_config(cls:type, # a config dataclass
     return replace(config or cls(), **kwargs)
 
 # %% ../nbs/00_core.ipynb #fa39a6b8
-import math, numbers
+import numbers
 
 def check_number(name:str, # the argument's name, for the message
                  v, # its value
@@ -80,7 +83,8 @@ def check_number(name:str, # the argument's name, for the message
 class SeqData(Protocol):
     "Sequences in named splits that yield batches and decode samples for people."
     kind: str  # 'text' or 'series'
-    def batches(self, split:str='train', batch_size:int=64, shuffle:bool=True, seed:int|None=None) -> Iterator[torch.Tensor]: ...
+    def batches(self, split:str='train', batch_size:int=64, shuffle:bool=True,
+                seed:int|None=None) -> Iterator[torch.Tensor]: ...
     def decode(self, x:Any) -> Any: ...
 
 # %% ../nbs/00_core.ipynb #172899a5
@@ -102,7 +106,8 @@ def register_dataset(name:str, loader:Callable, description:str, kind:str, sourc
     return e
 
 def _builtins():
-    "Import `gmwidgets.data`, which registers the built-in datasets (core cannot import it at the top: data imports core)."
+    ("Import `gmwidgets.data`, which registers the built-in datasets (core cannot import it at the top: data imports "
+     "core).")
     import importlib; importlib.import_module('gmwidgets.data')
 
 def load_dataset(name:str, **kwargs) -> SeqData:
@@ -123,9 +128,19 @@ from pathlib import Path
 MODEL_FORMAT = 'gmwidgets.model/1'  # the 'format' metadata entry of a model file
 
 # The allow-list: class name -> the gmwidgets module that defines it (imported on first use), or a registered class.
+# core is the lowest layer: it names the built-ins (models, the vocabulary, the datasets) and imports them only when
+# asked for one, so no module of a higher layer is imported by core itself.
 MODEL_CLASSES: dict[str, str|type] = {
-    'RNNLM': 'gmwidgets.autoregressive', 'TransformerLM': 'gmwidgets.autoregressive', 'SeriesAR': 'gmwidgets.autoregressive',
-    'SentenceVAE': 'gmwidgets.vae', 'SeriesVAE': 'gmwidgets.vae', 'SeriesGAN': 'gmwidgets.gan', 'Diffusion': 'gmwidgets.diffusion'}
+    'RNNLM': 'gmwidgets.autoregressive', 'TransformerLM': 'gmwidgets.autoregressive',
+    'SeriesAR': 'gmwidgets.autoregressive', 'SentenceVAE': 'gmwidgets.vae', 'SeriesVAE': 'gmwidgets.vae',
+    'SeriesGAN': 'gmwidgets.gan', 'Diffusion': 'gmwidgets.diffusion'}
+VOCAB_CLASS = 'gmwidgets.data:Vocab'  # what a saved model's vocabulary is rebuilt as
+
+def _resolve(where:str, # 'module:name'
+            ):
+    "The object `where` names, its module imported now."
+    mod, name = where.split(':')
+    return getattr(importlib.import_module(mod), name)
 
 def register_model(cls:type, # a `Saveable` model class whose `__init__` takes its config dataclass first
                   ) -> type:
@@ -135,76 +150,114 @@ def register_model(cls:type, # a `Saveable` model class whose `__init__` takes i
     config_class(cls)  # raises unless `__init__` annotates `config` with a dataclass
     old = MODEL_CLASSES.get(cls.__name__)
     if old is not None and old is not cls and (isinstance(old, type) or old != cls.__module__):
-        raise ValueError(f"model class name {cls.__name__!r} is taken by {old if isinstance(old, str) else old.__module__}: rename the class")
+        taken = old if isinstance(old, str) else old.__module__
+        raise ValueError(f"model class name {cls.__name__!r} is taken by {taken}: rename the class")
     MODEL_CLASSES[cls.__name__] = cls
     return cls
 
-def model_class(name:str) -> type:
-    "The allowed model class called `name`; a `ValueError` for any other name."
+
+# %% ../nbs/00_core.ipynb #bf918779
+# Short names of the built-in models (`%gm_train names rnn`), by the kind of data they take -> a class name above.
+MODEL_NAMES: dict[str, dict[str, str]] = {
+    'rnn': {'text': 'RNNLM', 'series': 'SeriesAR'}, 'transformer': {'text': 'TransformerLM'},
+    'vae': {'text': 'SentenceVAE', 'series': 'SeriesVAE'}, 'gan': {'series': 'SeriesGAN'},
+    'diffusion': {'series': 'Diffusion'}}
+
+def model_class(name:str, # a class name of `MODEL_CLASSES`, or with `kind` a short name of `MODEL_NAMES`
+                kind:str|None=None, # with a short name: the data's kind, 'text' or 'series'
+               ) -> type:
+    "The allowed model class called `name` (or short-named `name` for `kind` data); a `ValueError` for any other name."
+    if kind is not None:
+        if name not in MODEL_NAMES: raise KeyError(f"unknown model {name!r}: expected one of {sorted(MODEL_NAMES)}")
+        kinds = MODEL_NAMES[name]
+        if kind not in kinds: raise ValueError(f"model {name!r} has no {kind} version: it takes {sorted(kinds)} data")
+        name = kinds[kind]
     where = MODEL_CLASSES.get(name) if isinstance(name, str) else None
-    if where is None: raise ValueError(f"model class {name!r} is not allowed: expected one of {sorted(MODEL_CLASSES)} (register_model adds your own)")
-    cls = getattr(importlib.import_module(where), name) if isinstance(where, str) else where
-    if not (isinstance(cls, type) and hasattr(cls, 'save')): raise ValueError(f"model class {name!r} in {where}: not a Saveable model")
+    if where is None:
+        raise ValueError(f"model class {name!r} is not allowed: expected one of {sorted(MODEL_CLASSES)} "
+                         "(register_model adds your own)")
+    cls = _resolve(f"{where}:{name}") if isinstance(where, str) else where
+    if not (isinstance(cls, type) and hasattr(cls, 'save')):
+        raise ValueError(f"model class {name!r} in {where}: not a Saveable model")
     return cls
 
-# %% ../nbs/00_core.ipynb #a3727804
+# %% ../nbs/00_core.ipynb #4f0b396f
 def config_class(cls:type, # a model class whose `__init__(config, ...)` annotates `config` with its dataclass
                 ) -> type:
     "The config dataclass of model class `cls`, read from the annotation of its `__init__`'s `config`."
     import typing
     hint = typing.get_type_hints(cls.__init__).get('config')
     found = [t for t in typing.get_args(hint) or (hint,) if dataclasses.is_dataclass(t)]
-    if not found: raise TypeError(f"{cls.__name__}.__init__ has no `config` parameter annotated with a dataclass (found {hint!r})")
+    if not found:
+        raise TypeError(f"{cls.__name__}.__init__ has no `config` parameter annotated with a dataclass "
+                        f"(found {hint!r})")
     return found[0]
 
+# %% ../nbs/00_core.ipynb #d1571e09
 def _vocab_meta(v) -> dict:
     "The tokens (in id order), level and open/closed of a vocabulary."
     tokens = list(v.itos) if hasattr(v, 'itos') else sorted(v.stoi, key=v.stoi.get)
     return {'tokens': tokens, 'level': getattr(v, 'level', 'char'), 'closed': bool(getattr(v, 'closed', False))}
 
+# %% ../nbs/00_core.ipynb #75803546
 def _vocab_from(d:dict, path):
     "A `gmwidgets.data.Vocab` with the tokens, level and open/closed of `d`."
-    from gmwidgets.data import Vocab
-    v = Vocab(d['tokens'], d.get('level', 'char'), d.get('closed', False))
-    if v.itos != d['tokens']: raise ValueError(f"{path}: its vocabulary does not start with the specials {v.itos[:4]}: not a gmwidgets Vocab")
+    v = _resolve(VOCAB_CLASS)(d['tokens'], d.get('level', 'char'), d.get('closed', False))
+    if v.itos != d['tokens']:
+        raise ValueError(f"{path}: its vocabulary does not start with the specials {v.itos[:4]}: not a gmwidgets Vocab")
     return v
 
+# %% ../nbs/00_core.ipynb #aca22361
+def package_version() -> str:
+    "The installed gmwidgets version, from the package metadata."
+    # not `gmwidgets.__version__`: the package's __init__ forwards to the extension, so the layers below never import it
+    from importlib.metadata import version
+    return version('gmwidgets')
+
+# %% ../nbs/00_core.ipynb #27c1aa85
 def model_metadata(model, # a `Saveable` model
                   ) -> dict[str, str]:
     "The metadata (str -> str) of `model`'s file: format, class, config, version and vocabulary as JSON."
-    from gmwidgets import __version__
     c = getattr(model, 'config', None)
-    if not dataclasses.is_dataclass(c): raise TypeError(f"{type(model).__name__}.config is {type(c).__name__}: expected a config dataclass")
+    if not dataclasses.is_dataclass(c):
+        raise TypeError(f"{type(model).__name__}.config is {type(c).__name__}: expected a config dataclass")
     want = config_class(type(model))
-    if not isinstance(c, want): raise TypeError(f"{type(model).__name__}.config is a {type(c).__name__}: expected a {want.__name__}")
+    if not isinstance(c, want):
+        raise TypeError(f"{type(model).__name__}.config is a {type(c).__name__}: expected a {want.__name__}")
     meta = {'format': MODEL_FORMAT, 'class': type(model).__name__, 'config': json.dumps(dataclasses.asdict(c)),
-            'version': __version__}
+            'version': package_version()}
     if getattr(model, 'vocab', None) is not None: meta['vocab'] = json.dumps(_vocab_meta(model.vocab))
     return meta
 
+# %% ../nbs/00_core.ipynb #6cc292ff
 def _config_from(cls:type, # the config dataclass
                  d:dict, path):
     "An instance of `cls` from a JSON dict: lists become tuples where the field is a tuple."
     names = {f.name: f for f in dataclasses.fields(cls)}
     extra = sorted(set(d) - set(names))
-    if extra: raise ValueError(f"{path}: config fields {extra} are unknown to {cls.__name__} (file written by another gmwidgets version?)")
+    if extra:
+        raise ValueError(f"{path}: config fields {extra} are unknown to {cls.__name__} (file written by another "
+                         "gmwidgets version?)")
     fix = lambda k, v: tuple(v) if isinstance(v, list) and 'tuple' in str(names[k].type).lower() else v
     return cls(**{k: fix(k, v) for k, v in d.items()})
 
 # %% ../nbs/00_core.ipynb #fd75ebfc
 def read_model_metadata(path, # a model file
                        ) -> dict:
-    "The decoded metadata of a gmwidgets model file: `format`, `class`, `config` (dict), `version`, `vocab` (dict or None)."
+    ("The decoded metadata of a gmwidgets model file: `format`, `class`, `config` (dict), `version`, `vocab` (dict or "
+     "None).")
     from safetensors import safe_open
     if not Path(path).is_file(): raise FileNotFoundError(f"{path}: no such model file")
     try:
         with safe_open(str(path), framework='pt') as f: meta = f.metadata() or {}
     except Exception as e: raise ValueError(f"{path}: not a safetensors file ({e})") from None
     if meta.get('format') != MODEL_FORMAT:
-        raise ValueError(f"{path}: not a gmwidgets model file (metadata 'format' is {meta.get('format')!r}, expected {MODEL_FORMAT!r})")
+        raise ValueError(f"{path}: not a gmwidgets model file (metadata 'format' is {meta.get('format')!r}, expected "
+                         f"{MODEL_FORMAT!r})")
     try: return {'format': meta['format'], 'class': meta['class'], 'config': json.loads(meta['config']),
                  'version': meta.get('version'), 'vocab': json.loads(meta['vocab']) if 'vocab' in meta else None}
-    except (KeyError, json.JSONDecodeError) as e: raise ValueError(f"{path}: damaged gmwidgets metadata ({type(e).__name__}: {e})") from None
+    except (KeyError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: damaged gmwidgets metadata ({type(e).__name__}: {e})") from None
 
 def load_model(path, # a file written by `model.save`
                device:str|torch.device='cpu', # where the weights go
@@ -215,14 +268,18 @@ def load_model(path, # a file written by `model.save`
     meta = read_model_metadata(path)
     cls = model_class(meta['class'])
     if expect is not None and not issubclass(cls, expect):
-        raise ValueError(f"{path} holds a {meta['class']}, not a {expect.__name__}: use gmwidgets.core.load_model(path)")
+        raise ValueError(f"{path} holds a {meta['class']}, not a {expect.__name__}: "
+                         "use gmwidgets.core.load_model(path)")
     model = cls(_config_from(config_class(cls), meta['config'], path))
     if meta['vocab'] is not None: model.vocab = _vocab_from(meta['vocab'], path)
     model.to(device)
     try: missing, unexpected = st.load_model(model, str(path), strict=False, device=str(device))
-    except Exception as e: raise ValueError(f"{path}: tensors do not fit a {meta['class']} with its saved config ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise ValueError(f"{path}: tensors do not fit a {meta['class']} with its saved config "
+                         f"({type(e).__name__}: {e})") from None
     if missing or unexpected:
-        raise ValueError(f"{path}: tensors do not match a {meta['class']}: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        raise ValueError(f"{path}: tensors do not match a {meta['class']}: missing {sorted(missing)}, unexpected "
+                         f"{sorted(unexpected)}")
     return model.eval()
 
 # %% ../nbs/00_core.ipynb #757aeeff
@@ -272,7 +329,8 @@ def atomic_write(path, # the file to write or replace
 
 # %% ../nbs/00_core.ipynb #2862c36a
 class Saveable:
-    "Mixin for models with a config dataclass: `model.save(path)` writes one safetensors file, `Cls.load(path)` reads it."
+    ("Mixin for models with a config dataclass: `model.save(path)` writes one safetensors file, `Cls.load(path)` "
+     "reads it.")
     def save(self, path, # where to write, e.g. 'names-rnn.safetensors' (replaced if it exists)
             ) -> Path:
         "Write the weights, config and vocabulary to `path`; tied weights are stored once."

@@ -14,6 +14,7 @@ from fastcore.basics import patch
 from .livechart import CHART_FORMATS, LiveChart, file_format
 from .vegachart import shared_layout, shared_style
 from .sampler import download_link
+from .train import Run, valid_terms
 
 # %% auto #0
 __all__ = ['HISTORY_FORMATS', 'fmt_duration', 'fmt_value', 'total_steps', 'progress_text', 'terms_html', 'error_html',
@@ -177,7 +178,7 @@ class TrainingDashboard(W.VBox):
         if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
 
     def on_eval(self, run, step:int, terms:dict[str, float]):
-        self.chart.push(step, **{f"valid_{k}": v for k, v in terms.items()})
+        self.chart.push(step, **valid_terms(terms))
 
     def on_state(self, run, state:str):
         self._show_state(state)  # the buttons answer first; flushing and finalizing the chart can take a while
@@ -199,8 +200,8 @@ class TrainingDashboard(W.VBox):
     def _refresh(self):
         "Progress bar, progress text and current values, in one message."
         self._last_refresh = time.perf_counter()
-        rows, step = self.run._rows, self.run.step_count
-        sps = rows[-1].get('samples_per_s') if rows else None
+        step = self.run.step_count
+        sps = self.run.last_row.get('samples_per_s')
         with self.hold_sync():
             self.progress.value = min(step, self.progress.max)
             live = self.run.state == 'running'  # rate and ETA only while training
@@ -318,3 +319,9 @@ def _export_link(self:TrainingDashboard, choice:str, k:int):
 
 TrainingDashboard.export_history, TrainingDashboard.save_chart = export_history, save_chart
 TrainingDashboard.export_file, TrainingDashboard._export, TrainingDashboard._export_link = export_file, _export, _export_link
+
+# %% ../nbs/13_dashboard.ipynb #682bafdb
+@patch
+def dashboard(self:Run, **kwargs) -> TrainingDashboard:
+    "A `TrainingDashboard` showing this run (`kwargs` go to the dashboard)."
+    return TrainingDashboard(self, **kwargs)

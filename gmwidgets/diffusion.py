@@ -1,4 +1,5 @@
-"""A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser with a timestep embedding, epsilon-prediction loss, and DDIM/DDPM sampling.
+"""A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser
+with a timestep embedding, epsilon-prediction loss, and DDIM/DDPM sampling.
 
 Docs: https://gmwidgets.github.io/gmwidgets/diffusion.html.md"""
 
@@ -13,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import batch_kind, make_config, Saveable
 from fastcore.basics import patch
-from .autoregressive import make_generator, evaluating
+from .sampling import make_generator, evaluating
 
 # %% auto #0
 __all__ = ['cosine_schedule', 'DiffusionConfig', 'ResBlock1d', 'Denoiser', 'Diffusion', 'ddim_timesteps', 'ddim_step']
@@ -31,7 +32,7 @@ def cosine_schedule(T:int=1000, # diffusion steps
     betas = (1 - abar[1:] / abar[:-1]).clamp(max=max_beta)  # (T,)
     return betas, torch.cumprod(1 - betas, 0)
 
-# %% ../nbs/05_diffusion.ipynb #0d7c0604
+# %% ../nbs/05_diffusion.ipynb #30cb2ab2
 @dataclass
 class DiffusionConfig:
     "Hyper-parameters of `Diffusion`."
@@ -43,6 +44,7 @@ class DiffusionConfig:
     timesteps: int = 1000     # diffusion steps of training (the paper's T)
     clip: bool = True         # clip the predicted x_0 to [-1, 1] while sampling
 
+# %% ../nbs/05_diffusion.ipynb #d4eb62b1
 class ResBlock1d(nn.Module):
     "GroupNorm, SiLU, dilated conv, plus the timestep embedding, twice; with a skip connection."
     def __init__(self, C:int, emb:int, kernel:int, dilation:int):
@@ -59,6 +61,7 @@ class ResBlock1d(nn.Module):
         a = self.conv1(F.silu(self.norm1(h))) + self.temb(e)[:, :, None]   # (B, C, T)
         return h + self.conv2(F.silu(self.norm2(a)))
 
+# %% ../nbs/05_diffusion.ipynb #802b2585
 class Denoiser(nn.Module):
     "epsilon_theta(x_t, t): residual dilated 1-D convolutions over time with a sinusoidal timestep embedding."
     def __init__(self, c:DiffusionConfig):
@@ -88,12 +91,14 @@ class Denoiser(nn.Module):
 
 # %% ../nbs/05_diffusion.ipynb #3bad93d8
 class Diffusion(Saveable, nn.Module):
-    "DDPM for `(B, T, F)` windows in [0, 1]: cosine schedule, epsilon-prediction loss, DDIM/DDPM sampling; `save`/`load` from `Saveable`."
+    ("DDPM for `(B, T, F)` windows in [0, 1]: cosine schedule, epsilon-prediction loss, DDIM/DDPM sampling; "
+     "`save`/`load` from `Saveable`.")
     def __init__(self, config:DiffusionConfig|int|None=None, # a config, or the number of features F
                  **kwargs): # config fields, e.g. hidden=32, timesteps=200
         super().__init__()
         self.config = c = make_config(DiffusionConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try Diffusion.for_data(data)")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try Diffusion.for_data(data)")
         if c.length < 1: raise ValueError(f"length={c.length}: need length >= 1")
         betas, abar = cosine_schedule(c.timesteps)
         self.register_buffer('betas', betas.float(), persistent=False)
@@ -118,7 +123,8 @@ class Diffusion(Saveable, nn.Module):
             ) -> dict[str, torch.Tensor]:
         "`{'loss', 'mse'}`: mean squared error of the predicted noise at a uniformly drawn step."
         if batch_kind(batch) != 'series' or batch.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float windows")
+            raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float "
+                             "windows")
         x0 = batch * 2 - 1                                              # (B, T, F) in [-1, 1]
         t = torch.randint(0, self.config.timesteps, (len(x0),), device=x0.device)
         eps = torch.randn_like(x0)
@@ -130,7 +136,8 @@ def ddim_timesteps(T:int, # training steps
                    steps:int, # sampling steps, 1 <= steps <= T
                   ) -> list[int]:
     "`steps` evenly spaced training steps from T-1 down to 0."
-    if int(steps) != steps or not 1 <= steps <= T: raise ValueError(f"steps={steps}: need an integer 1 <= steps <= timesteps={T}")
+    if int(steps) != steps or not 1 <= steps <= T:
+        raise ValueError(f"steps={steps}: need an integer 1 <= steps <= timesteps={T}")
     if steps == 1: return [T - 1]
     return [round(i * (T - 1) / (steps - 1)) for i in range(steps - 1, -1, -1)]
 
@@ -178,7 +185,8 @@ def sample(self:Diffusion, n:int, # how many windows
            eta:float=0.0, # 0: deterministic DDIM; 1 with steps == timesteps: DDPM ancestral sampling
            return_path:bool=False, # also return every intermediate x_t
           ):
-    "Draw `n` windows `(n, T, F)` on the data's [0, 1] scale; with `return_path`, also the path `(steps + 1, n, T, F)` from noise to sample."
+    ("Draw `n` windows `(n, T, F)` on the data's [0, 1] scale; with `return_path`, also the path `(steps + 1, n, T, "
+     "F)` from noise to sample.")
     _check_sampling(n, eta)
     with evaluating(self): x, path = _sample(self, n, seed, steps, eta, return_path)
     return (x, path) if return_path else x

@@ -1,4 +1,5 @@
-"""The IPython extension: `%load_ext gmwidgets` gives rich displays, a registry of the kernel's runs and the magics `%gm_runs`, `%gm_stop`, `%gm_train`.
+"""The IPython extension: `%load_ext gmwidgets` gives rich displays, a registry of the kernel's runs and the magics
+`%gm_runs`, `%gm_stop`, `%gm_train`.
 
 Docs: https://gmwidgets.github.io/gmwidgets/ext.html.md"""
 
@@ -6,19 +7,22 @@ Docs: https://gmwidgets.github.io/gmwidgets/ext.html.md"""
 
 # %% ../nbs/30_ext.ipynb #30aa9b91
 from __future__ import annotations
-import ast, html, importlib, time, weakref
+import ast, html, time, weakref
 import ipywidgets as W
 import torch
-from . import __version__
 from IPython.core.magic import Magics, magics_class, line_magic, line_cell_magic
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.core.error import UsageError
 from .train import Run, RunConfig
-from .core import load_dataset, dataset_entries
+from .core import load_dataset, dataset_entries, model_class, MODEL_CLASSES, MODEL_NAMES
+from .dashboard import TrainingDashboard
+from .core import package_version
+__version__ = package_version()  # not `from gmwidgets import __version__`: the package's __init__ imports ext
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROTOCOL_METHODS', 'LIVE', 'MODELS', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'show_run',
-           'RunRegistry', 'RunsTable', 'model_class', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension',
+__all__ = ['PROTOCOL_METHODS', 'LIVE', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'show_run',
+           'RunRegistry', 'RunsTable', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension',
            'unload_ipython_extension', 'registry', 'track']
 
 # %% ../nbs/30_ext.ipynb #e78b72bc
@@ -37,7 +41,8 @@ def model_card(model) -> str|None:
                   f"{'✓' if hasattr(model, m) else '✗'} {m}</code>" for m in PROTOCOL_METHODS)
     cfg = getattr(model, 'config', None)
     cfg_html = f"<div style='font-size:90%;color:#555'>{html.escape(repr(cfg))}</div>" if cfg is not None else ''
-    return (f"<div class='gmwidgets-model-card' style='border:1px solid #ddd;border-radius:4px;padding:6px 10px;display:inline-block'>"
+    return ("<div class='gmwidgets-model-card' style='border:1px solid #ddd;border-radius:4px;padding:6px "
+            "10px;display:inline-block'>"
             f"<b>{html.escape(type(model).__name__)}</b> &nbsp;{total:,} parameters ({train:,} trainable)"
             f"<span style='float:right;margin-left:1em;color:#999'>gmwidgets {__version__}</span>"
             f"<div>{has}</div>{cfg_html}</div>")
@@ -48,7 +53,9 @@ def dataset_preview(data, # a `TextData` or `SeriesData`
                    ) -> str:
     "An escaped HTML preview of a dataset."
     head = html.escape(data._summary()) if hasattr(data, '_summary') else html.escape(repr(data).splitlines()[0])
-    if hasattr(data, 'vocab'): body = '<ul>' + ''.join(f"<li><code>{html.escape(str(t)[:200])}</code></li>" for t in data.texts('train')[:n]) + '</ul>'
+    if hasattr(data, 'vocab'):
+        items = (f"<li><code>{html.escape(str(t)[:200])}</code></li>" for t in data.texts('train')[:n])
+        body = '<ul>' + ''.join(items) + '</ul>'
     else: body = _window_table(data, n)
     return f"<div class='gmwidgets-dataset'><b>{head}</b>{body}</div>"
 
@@ -62,14 +69,14 @@ def _window_table(data, n:int) -> str:
 # %% ../nbs/30_ext.ipynb #45a09f17
 def run_bundle(run:Run) -> dict:
     "The mime bundle of a run: a new dashboard of it."
-    return run.dashboard()._repr_mimebundle_()
+    return TrainingDashboard(run)._repr_mimebundle_()
 
 def show_run(run:Run):
     "Display a run as a new dashboard of it, followed by the static picture of its chart (see `show_with_pictures`)."
     from IPython.display import display
-    display(run.dashboard())
+    display(TrainingDashboard(run))
 
-# %% ../nbs/30_ext.ipynb #a8d359de
+# %% ../nbs/30_ext.ipynb #9aa3fcb3
 LIVE = ('running', 'paused')
 
 class _Tracker:
@@ -82,55 +89,71 @@ class _Tracker:
         reg = self.registry()
         if reg is not None: reg.changed()
 
+# %% ../nbs/30_ext.ipynb #84d048c6
 class RunRegistry:
     "The kernel's runs, held by weak reference, each with a `_Tracker` callback."
     def __init__(self):
         self._runs, self._ids, self.tables = weakref.WeakValueDictionary(), iter(range(1 << 62)), weakref.WeakSet()
         self._trackers = weakref.WeakKeyDictionary()  # run -> its tracker
 
-    def add(self, run:Run) -> Run:
-        "Record `run` (a no-op if it is recorded)."
-        if run in self._trackers: return run
-        self._runs[next(self._ids)] = run
-        self._trackers[run] = t = _Tracker(self)
-        run.add_callback(t)
-        return run
+# %% ../nbs/30_ext.ipynb #8a0941fa
+@patch
+def add(self:RunRegistry, run:Run) -> Run:
+    "Record `run` (a no-op if it is recorded)."
+    if run in self._trackers: return run
+    self._runs[next(self._ids)] = run
+    self._trackers[run] = t = _Tracker(self)
+    run.add_callback(t)
+    return run
 
-    @property
-    def runs(self) -> list[Run]: return [r for _, r in sorted(self._runs.items())]
+# %% ../nbs/30_ext.ipynb #09ab331c
+@patch(as_prop=True)
+def runs(self:RunRegistry) -> list[Run]: return [r for _, r in sorted(self._runs.items())]
 
-    def last_terms(self, run:Run) -> dict: return self._trackers[run].terms if run in self._trackers else {}
+# %% ../nbs/30_ext.ipynb #bd11386e
+@patch
+def last_terms(self:RunRegistry, run:Run) -> dict: return self._trackers[run].terms if run in self._trackers else {}
 
-    def find(self, name:str) -> list[Run]:
-        "The recorded runs called `name`."
-        return [r for r in self.runs if r.name == name]
+# %% ../nbs/30_ext.ipynb #73eae163
+@patch
+def find(self:RunRegistry, name:str) -> list[Run]:
+    "The recorded runs called `name`."
+    return [r for r in self.runs if r.name == name]
 
-    def scan(self, ns:dict):
-        "Record every `Run` in `ns`: its values, and the items of list, tuple, set and dict values."
-        for v in list(ns.values()):
-            if isinstance(v, Run): self.add(v)
-            elif isinstance(v, (list, tuple, set, dict)):
-                for x in (v.values() if isinstance(v, dict) else v):
-                    if isinstance(x, Run): self.add(x)
+# %% ../nbs/30_ext.ipynb #0db046bd
+@patch
+def scan(self:RunRegistry, ns:dict):
+    "Record every `Run` in `ns`: its values, and the items of list, tuple, set and dict values."
+    for v in list(ns.values()):
+        if isinstance(v, Run): self.add(v)
+        elif isinstance(v, (list, tuple, set, dict)):
+            for x in (v.values() if isinstance(v, dict) else v):
+                if isinstance(x, Run): self.add(x)
 
-    def changed(self):
-        "Refresh every open runs table."
-        for t in list(self.tables): t.refresh()
+# %% ../nbs/30_ext.ipynb #a1362c9a
+@patch
+def changed(self:RunRegistry):
+    "Refresh every open runs table."
+    for t in list(self.tables): t.refresh()
 
-    def stop_all(self) -> list[str]:
-        "Ask every live run to stop; their names."
-        live = [r for r in self.runs if r.state in LIVE]
-        for r in live: r.stop()
-        return [r.name for r in live]
+# %% ../nbs/30_ext.ipynb #2e400fe8
+@patch
+def stop_all(self:RunRegistry) -> list[str]:
+    "Ask every live run to stop; their names."
+    live = [r for r in self.runs if r.state in LIVE]
+    for r in live: r.stop()
+    return [r.name for r in live]
 
-    def clear(self):
-        "Remove the trackers and forget every run."
-        for r in self.runs:
-            t = self._trackers.get(r)
-            if t is not None and any(c is t for c in r.callbacks): r.remove_callback(t)
-        self._runs.clear(); self._trackers.clear()
+# %% ../nbs/30_ext.ipynb #796fa976
+@patch
+def clear(self:RunRegistry):
+    "Remove the trackers and forget every run."
+    for r in self.runs:
+        t = self._trackers.get(r)
+        if t is not None and any(c is t for c in r.callbacks): r.remove_callback(t)
+    self._runs.clear(); self._trackers.clear()
 
-# %% ../nbs/30_ext.ipynb #7162cd09
+# %% ../nbs/30_ext.ipynb #58fbd0eb
 def _fmt_loss(terms:dict) -> str: return f"{terms['loss']:.4g}" if 'loss' in terms else '-'
 
 class _Row:
@@ -145,6 +168,7 @@ class _Row:
     def close(self):
         for w in self.widgets: w.close()
 
+# %% ../nbs/30_ext.ipynb #4d04a6d7
 class RunsTable(W.VBox):
     "A table of the registry's runs with state, step, last loss and a Stop button each."
     def __init__(self, registry:RunRegistry):
@@ -160,51 +184,40 @@ class RunsTable(W.VBox):
         registry.tables.add(self)
         self.refresh()
 
-    def rows(self) -> list[tuple[str, str, int, str]]:
-        "(name, state, step, last loss) of each run."
-        return [(r.name, r.state, r.step_count, _fmt_loss(self.registry.last_terms(r))) for r in self.registry.runs]
-
-    def refresh(self):
-        "Show the runs' current state (new runs get a row, forgotten runs lose theirs)."
-        runs = self.registry.runs
-        ids = {id(r) for r in runs}
-        for k in [k for k in self._rows if k not in ids]: self._rows.pop(k).close()
-        with self.hold_sync():
-            for r, (_, state, step, loss) in zip(runs, self.rows()):
-                row = self._rows.get(id(r)) or self._rows.setdefault(id(r), _Row(r, self))
-                row.state.value, row.step.value, row.loss.value = html.escape(state), f"{step:,}", loss
-                row.stop.disabled = state not in LIVE
-            cells = [w for r in runs for w in self._rows[id(r)].widgets]
-            if list(self.grid.children) != (new := self.head + cells if runs else [self.empty]): self.grid.children = new
-
-    def button_for(self, run:Run) -> W.Button:
-        "The Stop button of `run`'s row."
-        return self._rows[id(run)].stop
-
     def close(self):
         "Close the rows' widgets and the table."
         for row in self._rows.values(): row.close()
         self.registry.tables.discard(self)
         super().close()
 
+# %% ../nbs/30_ext.ipynb #74053876
+@patch
+def rows(self:RunsTable) -> list[tuple[str, str, int, str]]:
+    "(name, state, step, last loss) of each run."
+    return [(r.name, r.state, r.step_count, _fmt_loss(self.registry.last_terms(r))) for r in self.registry.runs]
+
+# %% ../nbs/30_ext.ipynb #8d79d011
+@patch
+def refresh(self:RunsTable):
+    "Show the runs' current state (new runs get a row, forgotten runs lose theirs)."
+    runs = self.registry.runs
+    ids = {id(r) for r in runs}
+    for k in [k for k in self._rows if k not in ids]: self._rows.pop(k).close()
+    with self.hold_sync():
+        for r, (_, state, step, loss) in zip(runs, self.rows()):
+            row = self._rows.get(id(r)) or self._rows.setdefault(id(r), _Row(r, self))
+            row.state.value, row.step.value, row.loss.value = html.escape(state), f"{step:,}", loss
+            row.stop.disabled = state not in LIVE
+        cells = [w for r in runs for w in self._rows[id(r)].widgets]
+        if list(self.grid.children) != (new := self.head + cells if runs else [self.empty]): self.grid.children = new
+
+# %% ../nbs/30_ext.ipynb #0df3adac
+@patch
+def button_for(self:RunsTable, run:Run) -> W.Button:
+    "The Stop button of `run`'s row."
+    return self._rows[id(run)].stop
+
 # %% ../nbs/30_ext.ipynb #9e458133
-MODELS = {  # name -> data kind -> 'module:Class'
-    'rnn': {'text': 'gmwidgets.autoregressive:RNNLM', 'series': 'gmwidgets.autoregressive:SeriesAR'},
-    'transformer': {'text': 'gmwidgets.autoregressive:TransformerLM'},
-    'vae': {'text': 'gmwidgets.vae:SentenceVAE', 'series': 'gmwidgets.vae:SeriesVAE'},
-    'gan': {'series': 'gmwidgets.gan:SeriesGAN'},
-    'diffusion': {'series': 'gmwidgets.diffusion:Diffusion'},
-}
-
-def model_class(name:str, # a key of `MODELS`
-                kind:str, # the dataset's kind: 'text' or 'series'
-               ) -> type:
-    "The built-in model class called `name` for data of `kind`."
-    if name not in MODELS: raise KeyError(f"unknown model {name!r}: expected one of {sorted(MODELS)}")
-    if kind not in MODELS[name]: raise ValueError(f"model {name!r} has no {kind} version: it takes {sorted(MODELS[name])} data")
-    mod, cls = MODELS[name][kind].split(':')
-    return getattr(importlib.import_module(mod), cls)
-
 def parse_options(text:str) -> dict:
     "`key = value` lines (Python literals; blank lines and `#` comments skipped) as a dict."
     out = {}
@@ -214,13 +227,14 @@ def parse_options(text:str) -> dict:
         k, eq, v = line.partition('=')
         if not eq or not k.strip().isidentifier(): raise UsageError(f"line {i}: {line!r}: expected `name = value`")
         try: out[k.strip()] = ast.literal_eval(v.strip())
-        except (ValueError, SyntaxError): raise UsageError(f"line {i}: {v.strip()!r} is not a Python literal (quote strings)") from None
+        except (ValueError, SyntaxError):
+            raise UsageError(f"line {i}: {v.strip()!r} is not a Python literal (quote strings)") from None
     return out
 
 _RUN_FIELDS = {f for f in RunConfig.__dataclass_fields__}
 
 def make_run(dataset:str, # a built-in dataset name
-             model:str,   # a key of `MODELS`
+             model:str,   # a short name of `core.MODEL_NAMES`
              **options,   # `RunConfig` fields go to the run, the others to the model's config
             ) -> Run:
     "An idle `Run` of built-in `model` on built-in `dataset`."
@@ -232,7 +246,17 @@ def make_run(dataset:str, # a built-in dataset name
     net = cls.for_data(data, **{k: v for k, v in options.items() if k not in _RUN_FIELDS})
     return Run(net, data, **run_kw)
 
-# %% ../nbs/30_ext.ipynb #72e7fb75
+# %% ../nbs/30_ext.ipynb #f2b1776f
+def __getattr__(name:str):
+    "`MODELS` and `model_class` moved to `gmwidgets.core` (one registry): the old names still work, with a warning."
+    if name == 'MODELS':
+        import warnings
+        warnings.warn("gmwidgets.ext.MODELS moved: use gmwidgets.core.MODEL_NAMES (short name -> data kind -> class)",
+                      DeprecationWarning, stacklevel=2)
+        return {k: {kind: f"{MODEL_CLASSES[c]}:{c}" for kind, c in v.items()} for k, v in MODEL_NAMES.items()}
+    raise AttributeError(f"module 'gmwidgets.ext' has no attribute {name!r}")
+
+# %% ../nbs/30_ext.ipynb #e0682b20
 @magics_class
 class GmMagics(Magics):
     "`%gm_runs`, `%gm_stop`, `%gm_train` / `%%gm_train`."
@@ -240,15 +264,15 @@ class GmMagics(Magics):
         super().__init__(shell)
         self.registry = registry
 
-    def _scan(self): self.registry.scan(self.shell.user_ns)
-
     @line_magic
     def gm_runs(self, line=''):
-        "A table of this kernel's runs (state, step, last loss, Stop); `%gm_runs --chart [NAME ...]` overlays them instead."
+        ("A table of this kernel's runs (state, step, last loss, Stop); `%gm_runs --chart [NAME ...]` overlays them "
+         "instead.")
         self._scan()
         args = line.split()
         if not args: return RunsTable(self.registry)
-        if args[0] != '--chart': raise UsageError(f"%gm_runs {line.strip()!r}: expected no argument or --chart [NAME ...]")
+        if args[0] != '--chart':
+            raise UsageError(f"%gm_runs {line.strip()!r}: expected no argument or --chart [NAME ...]")
         names = [r.name for r in self.registry.runs]
         missing = [n for n in args[1:] if n not in names]
         if missing or not names: raise UsageError(f"no run called {missing or '...'}: the runs are {names}")
@@ -272,7 +296,7 @@ class GmMagics(Magics):
 
     @magic_arguments()
     @argument('dataset', help='a built-in dataset, e.g. names, sines')
-    @argument('model', help=f"a built-in model: {', '.join(MODELS)}")
+    @argument('model', help=f"a built-in model: {', '.join(MODEL_NAMES)}")
     @argument('--steps', type=int, default=None, help='optimisation steps (max_steps)')
     @argument('--lr', type=float, default=None, help='learning rate')
     @argument('--batch-size', type=int, default=None, help='sequences per step')
@@ -286,11 +310,15 @@ class GmMagics(Magics):
             if v is not None: opts[k] = v
         run = self.registry.add(make_run(a.dataset, a.model, **opts))
         from IPython.display import display
-        display(run.dashboard())
+        display(TrainingDashboard(run))
         run.start()
         return run
 
-# %% ../nbs/30_ext.ipynb #554838c5
+# %% ../nbs/30_ext.ipynb #26e5b508
+@patch
+def _scan(self:GmMagics): self.registry.scan(self.shell.user_ns)
+
+# %% ../nbs/30_ext.ipynb #0388ff97
 _state = {}  # id(shell) -> what the extension added to it
 
 def _formatters(ip) -> list[tuple]:
@@ -298,8 +326,10 @@ def _formatters(ip) -> list[tuple]:
     from gmwidgets.data import TextData, SeriesData
     f = ip.display_formatter.formatters
     return [(f['text/html'], torch.nn.Module, model_card), (f['text/html'], TextData, dataset_preview),
-            (f['text/html'], SeriesData, dataset_preview), (ip.display_formatter.ipython_display_formatter, Run, show_run)]
+            (f['text/html'], SeriesData, dataset_preview), (ip.display_formatter.ipython_display_formatter, Run,
+                                                              show_run)]
 
+# %% ../nbs/30_ext.ipynb #8eb26234
 def load_ipython_extension(ip):
     "Add the displays, the run registry and the magics to the IPython shell `ip`."
     if id(ip) in _state: return
@@ -311,13 +341,15 @@ def load_ipython_extension(ip):
     ip.register_magics(magics)
     _state[id(ip)] = dict(registry=reg, old=old, scan=scan, magics=magics)
 
+# %% ../nbs/30_ext.ipynb #797451e2
 def unload_ipython_extension(ip):
     "Ask live runs to stop (printing which), and remove the displays, magics and registry."
     st = _state.pop(id(ip), None)
     if st is None: return
     reg = st['registry']; reg.scan(ip.user_ns)
     names = reg.stop_all()
-    print(f"gmwidgets: asked {len(names)} live run(s) to stop: {', '.join(names)}" if names else "gmwidgets: no live runs")
+    print(f"gmwidgets: asked {len(names)} live run(s) to stop: {', '.join(names)}" if names
+          else "gmwidgets: no live runs")
     for f, t, prev in st['old']:
         f.pop(t, None)
         if prev is not None: f.for_type(t, prev)
@@ -326,6 +358,7 @@ def unload_ipython_extension(ip):
         for n in names_: ip.magics_manager.magics[kind].pop(n, None)
     reg.clear()
 
+# %% ../nbs/30_ext.ipynb #a99c3c72
 def registry(ip=None) -> RunRegistry:
     "The run registry of the shell `ip` (default: the current one), once the extension is loaded."
     from IPython import get_ipython
@@ -333,6 +366,7 @@ def registry(ip=None) -> RunRegistry:
     if id(ip) not in _state: raise RuntimeError("gmwidgets.ext is not loaded: run %load_ext gmwidgets")
     return _state[id(ip)]['registry']
 
+# %% ../nbs/30_ext.ipynb #57b2d31c
 def track(run:Run) -> Run:
     "Record `run` in the current shell's registry (for runs the namespace scan cannot see)."
     return registry().add(run)

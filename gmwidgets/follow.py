@@ -6,16 +6,17 @@ Docs: https://gmwidgets.github.io/gmwidgets/follow.html.md"""
 
 # %% ../nbs/31_follow.ipynb #881b152b
 from __future__ import annotations
-import json, math, numbers, os, threading, time
+import json, math, numbers, os, threading
 from collections import deque
 from pathlib import Path
 from fastcore.basics import patch
 from .livechart import LiveChart
+from .train import valid_terms
 
 # %% auto #0
 __all__ = ['MAX_BACKOFF', 'HistoryWriter', 'Follower', 'follow']
 
-# %% ../nbs/31_follow.ipynb #fea5f58a
+# %% ../nbs/31_follow.ipynb #11094667
 def _json_value(k:str, v):
     "`v` as JSON can hold it: numpy and torch scalars become numbers, a non-finite float None; else a `TypeError`."
     if not isinstance(v, (bool, int, float, str)) and callable(getattr(v, 'item', None)):
@@ -33,6 +34,7 @@ def _end_torn_line(f):
         r.seek(-1, os.SEEK_END)
         if r.read(1) != b'\n': f.write('\n')
 
+# %% ../nbs/31_follow.ipynb #778914c0
 class HistoryWriter:
     "A `Run` callback that appends one JSON line per step (and per evaluation) to `path`, flushed."
     def __init__(self, path,   # the .jsonl file (created with its folder; appended to if it exists)
@@ -46,44 +48,58 @@ class HistoryWriter:
 
     def __repr__(self): return f"HistoryWriter({str(self.path)!r}, every={self.every})"
 
-    def write(self, step:int, # the step the values belong to
-              **values):      # epoch, time and terms
-        "Append one line `{'step': step, **values}` and flush it (usable from a plain loop too)."
-        s = _json_value('step', step)
-        if isinstance(s, (bool, str)) or s is None: raise TypeError(f"step={step!r}: need a finite number")
-        line = json.dumps({'step': s, **{k: _json_value(k, v) for k, v in values.items()}}) + '\n'
-        with self._lock:
-            if self._f is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._f = open(self.path, 'a', encoding='utf-8')
-                _end_torn_line(self._f)
-            self._f.write(line); self._f.flush()
+# %% ../nbs/31_follow.ipynb #52a8a18a
+@patch
+def write(self:HistoryWriter, step:int, # the step the values belong to
+          **values):      # epoch, time and terms
+    "Append one line `{'step': step, **values}` and flush it (usable from a plain loop too)."
+    s = _json_value('step', step)
+    if isinstance(s, (bool, str)) or s is None: raise TypeError(f"step={step!r}: need a finite number")
+    line = json.dumps({'step': s, **{k: _json_value(k, v) for k, v in values.items()}}) + '\n'
+    with self._lock:
+        if self._f is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._f = open(self.path, 'a', encoding='utf-8')
+            _end_torn_line(self._f)
+        self._f.write(line); self._f.flush()
 
-    def close(self):
-        "Close the file (a later `write` opens it again)."
-        with self._lock:
-            if self._f is not None: self._f.close(); self._f = None
+# %% ../nbs/31_follow.ipynb #ad0ce395
+@patch
+def close(self:HistoryWriter):
+    "Close the file (a later `write` opens it again)."
+    with self._lock:
+        if self._f is not None: self._f.close(); self._f = None
 
-    def _where(self, run, step:int) -> dict:
-        "The epoch and running time of `step`, from the run's last history row."
-        row = run._rows[-1] if run._rows else {}
-        return dict(epoch=run.epoch, time=row.get('time') if row.get('step') == step else None)
+# %% ../nbs/31_follow.ipynb #ee1ccdb9
+@patch
+def _where(self:HistoryWriter, run, step:int) -> dict:
+    "The epoch and running time of `step`, from the run's last history row."
+    row = run.last_row
+    return dict(epoch=run.epoch, time=row.get('time') if row.get('step') == step else None)
 
-    def on_step(self, run, step:int, terms:dict):
-        if step % self.every == 0: self.write(step, **self._where(run, step), **terms)
+# %% ../nbs/31_follow.ipynb #de02f19c
+@patch
+def on_step(self:HistoryWriter, run, step:int, terms:dict):
+    if step % self.every == 0: self.write(step, **self._where(run, step), **terms)
 
-    def on_eval(self, run, step:int, terms:dict):
-        self.write(step, **self._where(run, step), **{f"valid_{k}": v for k, v in terms.items()})
+# %% ../nbs/31_follow.ipynb #646e15c8
+@patch
+def on_eval(self:HistoryWriter, run, step:int, terms:dict):
+    self.write(step, **self._where(run, step), **valid_terms(terms))
 
-    def on_end(self, run): self.close()
+# %% ../nbs/31_follow.ipynb #36eb709a
+@patch
+def on_end(self:HistoryWriter, run): self.close()
 
-# %% ../nbs/31_follow.ipynb #6a21aa11
+# %% ../nbs/31_follow.ipynb #d6cbc401
 _NOT_TERMS = ('step', 'epoch', 'time')
 
 def _points(row:dict) -> dict[str, float]:
     "The numeric terms of one history line (not step, epoch or time)."
-    return {k: float(v) for k, v in row.items() if k not in _NOT_TERMS and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    is_number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    return {k: float(v) for k, v in row.items() if k not in _NOT_TERMS and is_number(v)}
 
+# %% ../nbs/31_follow.ipynb #833d6d15
 class Follower:
     "Tail a history file written by `HistoryWriter` and push each complete line into `chart`."
     def __init__(self, path,           # the .jsonl file to follow (it may not exist yet)
@@ -107,64 +123,79 @@ class Follower:
 
     def __repr__(self): return f"Follower({str(self.path)!r}, rows={len(self.rows)}, running={self.running})"
 
-    def read_new(self) -> list[dict]:
-        "Read what was appended since the last call; push and return the complete new lines."
-        with self._lock: return self._read_new()
+# %% ../nbs/31_follow.ipynb #7a5e9e84
+@patch
+def read_new(self:Follower) -> list[dict]:
+    "Read what was appended since the last call; push and return the complete new lines."
+    with self._lock: return self._read_new()
 
-    def _read_new(self) -> list[dict]:
-        try: st = os.stat(self.path)
-        except FileNotFoundError: return []
-        if st.st_ino != self._ino or st.st_size < self._pos: self._restart(st.st_ino)
-        try: f = open(self.path, 'rb')
-        except FileNotFoundError: return []  # deleted between stat and open: the next poll sees the new one
-        with f:
-            f.seek(self._pos - len(self._tail))
-            if f.read(len(self._tail)) != self._tail: self._restart(st.st_ino)  # rewritten since the last poll
-            f.seek(self._pos); chunk = f.read()
-        self._pos += len(chunk)
-        self._tail = (self._tail + chunk)[-64:]  # the bytes just before `_pos`, checked at the next poll
-        *lines, self._buf = (self._buf + chunk).split(b'\n')
-        new = [r for r in map(self._parse, lines) if r is not None]
-        for r in new: self.chart.push(r['step'], **_points(r))
-        self.rows.extend(new)
-        return new
+# %% ../nbs/31_follow.ipynb #bb6bd6f3
+@patch
+def _read_new(self:Follower) -> list[dict]:
+    try: st = os.stat(self.path)
+    except FileNotFoundError: return []
+    if st.st_ino != self._ino or st.st_size < self._pos: self._restart(st.st_ino)
+    try: f = open(self.path, 'rb')
+    except FileNotFoundError: return []  # deleted between stat and open: the next poll sees the new one
+    with f:
+        f.seek(self._pos - len(self._tail))
+        if f.read(len(self._tail)) != self._tail: self._restart(st.st_ino)  # rewritten since the last poll
+        f.seek(self._pos); chunk = f.read()
+    self._pos += len(chunk)
+    self._tail = (self._tail + chunk)[-64:]  # the bytes just before `_pos`, checked at the next poll
+    *lines, self._buf = (self._buf + chunk).split(b'\n')
+    new = [r for r in map(self._parse, lines) if r is not None]
+    for r in new: self.chart.push(r['step'], **_points(r))
+    self.rows.extend(new)
+    return new
 
-    def _restart(self, ino:int):
-        "Start reading from the top of a new or truncated file."
-        if self._ino is not None: self.restarts += 1
-        self._pos, self._buf, self._ino, self._tail = 0, b'', ino, b''
+# %% ../nbs/31_follow.ipynb #d26257fe
+@patch
+def _restart(self:Follower, ino:int):
+    "Start reading from the top of a new or truncated file."
+    if self._ino is not None: self.restarts += 1
+    self._pos, self._buf, self._ino, self._tail = 0, b'', ino, b''
 
-    def _parse(self, line:bytes) -> dict|None:
-        "One line as a dict with a numeric 'step', or None (kept in `bad_lines`) when it is not one."
-        if not line.strip(): return None
-        try: r = json.loads(line)
-        except ValueError: r = None
-        s = r.get('step') if isinstance(r, dict) else None
-        if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s): return r
-        self.bad_lines.append(line.decode('utf-8', 'replace')); return None
+# %% ../nbs/31_follow.ipynb #b4e3a80a
+@patch
+def _parse(self:Follower, line:bytes) -> dict|None:
+    "One line as a dict with a numeric 'step', or None (kept in `bad_lines`) when it is not one."
+    if not line.strip(): return None
+    try: r = json.loads(line)
+    except ValueError: r = None
+    s = r.get('step') if isinstance(r, dict) else None
+    if isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s): return r
+    self.bad_lines.append(line.decode('utf-8', 'replace')); return None
 
-    @property
-    def running(self) -> bool: return self._thread is not None and self._thread.is_alive()
+# %% ../nbs/31_follow.ipynb #a91c7181
+@patch(as_prop=True)
+def running(self:Follower) -> bool: return self._thread is not None and self._thread.is_alive()
 
-    def start(self) -> Follower:
-        "Poll the file every `poll` seconds in a daemon thread."
-        if self.running: raise RuntimeError(f"{self!r} is already running")
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name=f"gmwidgets-follow-{self.path.name}", daemon=True)
-        self._thread.start()
-        return self
+# %% ../nbs/31_follow.ipynb #9ad11917
+@patch
+def start(self:Follower) -> Follower:
+    "Poll the file every `poll` seconds in a daemon thread."
+    if self.running: raise RuntimeError(f"{self!r} is already running")
+    self._stop.clear()
+    self._thread = threading.Thread(target=self._loop, name=f"gmwidgets-follow-{self.path.name}", daemon=True)
+    self._thread.start()
+    return self
 
-    def _loop(self):
-        while not self._stop.is_set():
-            delay = self.poll_once()
-            if not self._stop.wait(delay) and self.chart.comm is None: break  # the chart was closed
-        if self.chart.comm is not None: self.chart.finalize()
+# %% ../nbs/31_follow.ipynb #21af703a
+@patch
+def _loop(self:Follower):
+    while not self._stop.is_set():
+        delay = self.poll_once()
+        if not self._stop.wait(delay) and self.chart.comm is None: break  # the chart was closed
+    if self.chart.comm is not None: self.chart.finalize()
 
-    def stop(self, timeout:float=2.0):
-        "Stop polling (after one last read) and wait for the thread."
-        self._stop.set()
-        if self._thread is not None: self._thread.join(timeout)
-        self.poll_once()
+# %% ../nbs/31_follow.ipynb #e962f2d2
+@patch
+def stop(self:Follower, timeout:float=2.0):
+    "Stop polling (after one last read) and wait for the thread."
+    self._stop.set()
+    if self._thread is not None: self._thread.join(timeout)
+    self.poll_once()
 
 # %% ../nbs/31_follow.ipynb #0d7a30f9
 MAX_BACKOFF = 5.0  # most seconds between two tries after repeated errors

@@ -1,4 +1,5 @@
-"""A recurrent Wasserstein GAN with gradient penalty for time-series windows: a GRU generator from noise and a GRU critic.
+"""A recurrent Wasserstein GAN with gradient penalty for time-series windows: a GRU generator from noise and a GRU
+critic.
 
 Docs: https://gmwidgets.github.io/gmwidgets/gan.html.md"""
 
@@ -11,7 +12,7 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from .core import batch_kind, make_config, Saveable
-from .autoregressive import make_generator, evaluating
+from .sampling import make_generator, evaluating
 
 # %% auto #0
 __all__ = ['GANConfig', 'Generator', 'Critic', 'gradient_penalty', 'SeriesGAN']
@@ -23,7 +24,7 @@ class GANConfig:
     n_features: int = 0       # F: values a step
     length: int = 24          # T of the windows it samples (the data's window)
     z_dim: int = 0            # noise values a step; 0: the same as n_features (TimeGAN's choice)
-    hidden: int = 24          # GRU state size of both networks (TimeGAN's 24; the penalty's double backward through a GRU is slow on CPU)
+    hidden: int = 24          # GRU state size of both networks (TimeGAN's 24; the penalty's double backward is slow)
     layers: int = 2           # stacked GRU layers of both networks
     n_critic: int = 2         # critic updates per generator update (WGAN-GP used 5)
     gp_weight: float = 10.0   # lambda of the gradient penalty (WGAN-GP: 10)
@@ -65,49 +66,63 @@ def gradient_penalty(critic:nn.Module, # windows (B, T, F) -> scores (B,)
         g, = torch.autograd.grad(critic(xh).sum(), xh, create_graph=True)  # (B, T, F)
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-# %% ../nbs/04_gan.ipynb #4eb88e9a
+# %% ../nbs/04_gan.ipynb #a0aaa970
 class SeriesGAN(Saveable, nn.Module):
-    "Recurrent WGAN-GP for `(B, T, F)` windows in [0, 1]; trains itself with `train_step` (its own two Adam optimisers); `save`/`load` from `Saveable`."
+    ("Recurrent WGAN-GP for `(B, T, F)` windows in [0, 1]; trains itself with `train_step` (its own two Adam "
+     "optimisers); `save`/`load` from `Saveable`.")
     def __init__(self, config:GANConfig|int|None=None, # a config, or the number of features F
                  **kwargs): # config fields, e.g. hidden=32, n_critic=3
         super().__init__()
         c = make_config(GANConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesGAN.for_data(data)")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesGAN.for_data(data)")
         if c.n_critic < 1: raise ValueError(f"n_critic={c.n_critic}: need n_critic >= 1")
         self.config = c = replace(c, z_dim=c.z_dim or c.n_features)
         self.generator, self.critic = Generator(c), Critic(c)
         self._opt_g = self._opt_d = None   # created on the first train_step
 
-    @classmethod
-    def for_data(cls, data, # a series dataset with `n_features` and `window`
-                 **cfg):
-        "A model for `data`'s number of features, sampling windows of its length."
-        return cls(n_features=data.n_features, length=data.window, **cfg)
+# %% ../nbs/04_gan.ipynb #a0a570a2
+@patch(cls_method=True)
+def for_data(cls:SeriesGAN, data, # a series dataset with `n_features` and `window`
+             **cfg):
+    "A model for `data`'s number of features, sampling windows of its length."
+    return cls(n_features=data.n_features, length=data.window, **cfg)
 
-    def noise(self, n:int, T:int, generator:torch.Generator|None=None) -> torch.Tensor:
-        "Standard normal noise `(n, T, Z)` on the model's device."
-        dev = next(self.parameters()).device
-        return torch.randn(n, T, self.config.z_dim, generator=generator).to(dev)
+# %% ../nbs/04_gan.ipynb #5c0b1afe
+@patch
+def noise(self:SeriesGAN, n:int, T:int, generator:torch.Generator|None=None) -> torch.Tensor:
+    "Standard normal noise `(n, T, Z)` on the model's device."
+    dev = next(self.parameters()).device
+    return torch.randn(n, T, self.config.z_dim, generator=generator).to(dev)
 
-    def _check(self, batch):
-        if batch_kind(batch) != 'series' or batch.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float windows")
+# %% ../nbs/04_gan.ipynb #7e443c89
+@patch
+def _check(self:SeriesGAN, batch):
+    if batch_kind(batch) != 'series' or batch.size(-1) != self.config.n_features:
+        raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float "
+                         "windows")
 
-    def critic_terms(self, real:torch.Tensor, # (B, T, F) real windows
-                    ) -> dict[str, torch.Tensor]:
-        "The critic's side on `real` and as many fresh fakes: `d_loss = D(fake) - D(real) + lambda gp`, `gp`, `wasserstein`."
-        self._check(real)
-        with torch.no_grad(): fake = self.generator(self.noise(len(real), real.size(1)))  # (B, T, F)
-        w = self.critic(real).mean() - self.critic(fake).mean()
-        gp = gradient_penalty(self.critic, real, fake)
-        return {'d_loss': -w + self.config.gp_weight * gp, 'gp': gp, 'wasserstein': w}
+# %% ../nbs/04_gan.ipynb #a934c4b4
+@patch
+def critic_terms(self:SeriesGAN, real:torch.Tensor, # (B, T, F) real windows
+                ) -> dict[str, torch.Tensor]:
+    ("The critic's side on `real` and as many fresh fakes: `d_loss = D(fake) - D(real) + lambda gp`, `gp`, "
+     "`wasserstein`.")
+    self._check(real)
+    with torch.no_grad(): fake = self.generator(self.noise(len(real), real.size(1)))  # (B, T, F)
+    w = self.critic(real).mean() - self.critic(fake).mean()
+    gp = gradient_penalty(self.critic, real, fake)
+    return {'d_loss': -w + self.config.gp_weight * gp, 'gp': gp, 'wasserstein': w}
 
-    def loss(self, batch:torch.Tensor, # (B, T, F) real windows
-            ) -> dict[str, torch.Tensor]:
-        "Critic-side terms for evaluation: `loss` (= `d_loss`), `d_loss`, `gp`, `wasserstein` (the critic's estimate of W), `g_loss`."
-        t = self.critic_terms(batch)
-        with torch.no_grad(): g_loss = -self.critic(self.generator(self.noise(len(batch), batch.size(1)))).mean()
-        return {'loss': t['d_loss'], **t, 'g_loss': g_loss}
+# %% ../nbs/04_gan.ipynb #e9e82f37
+@patch
+def loss(self:SeriesGAN, batch:torch.Tensor, # (B, T, F) real windows
+        ) -> dict[str, torch.Tensor]:
+    ("Critic-side terms for evaluation: `loss` (= `d_loss`), `d_loss`, `gp`, `wasserstein` (the critic's estimate of "
+     "W), `g_loss`.")
+    t = self.critic_terms(batch)
+    with torch.no_grad(): g_loss = -self.critic(self.generator(self.noise(len(batch), batch.size(1)))).mean()
+    return {'loss': t['d_loss'], **t, 'g_loss': g_loss}
 
 # %% ../nbs/04_gan.ipynb #b837ff64
 @patch
@@ -123,7 +138,8 @@ def optimizers(self:SeriesGAN) -> tuple[torch.optim.Optimizer, torch.optim.Optim
 def train_step(self:SeriesGAN, batch:torch.Tensor, # (B, T, F) real windows
                opt=None, # ignored: the GAN keeps its own two optimisers (see `optimizers`)
               ) -> dict[str, float]:
-    "`n_critic` critic updates and one generator update; returns `loss` (= `d_loss`), `d_loss`, `g_loss`, `gp`, `wasserstein`."
+    ("`n_critic` critic updates and one generator update; returns `loss` (= `d_loss`), `d_loss`, `g_loss`, `gp`, "
+     "`wasserstein`.")
     opt_g, opt_d = self.optimizers()
     for _ in range(self.config.n_critic):
         t = self.critic_terms(batch)

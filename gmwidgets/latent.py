@@ -1,4 +1,5 @@
-"""Walk the latent space of a sequence VAE: interpolate between two sequences, traverse one dimension, and click a map of encoded data.
+"""Walk the latent space of a sequence VAE: interpolate between two sequences, traverse one dimension, and click a
+map of encoded data.
 
 Docs: https://gmwidgets.github.io/gmwidgets/latent.html.md"""
 
@@ -13,15 +14,16 @@ import numpy as np
 import pandas as pd
 import torch
 import traitlets as T
-from .autoregressive import check_controls, evaluating, make_generator
+from .sampling import check_controls, evaluating, make_generator
 from .core import check_number
 from .charts import series_chart
 from .livechart import VegaChart, chart_esm
 from .sampler import CONTROLS, check_control
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection', 'latent_map_chart',
-           'LatentMap', 'LatentExplorer']
+__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection',
+           'latent_map_chart', 'LatentMap', 'LatentExplorer']
 
 # %% ../nbs/15_latent.ipynb #a4652ad7
 def lerp(a:torch.Tensor, b:torch.Tensor, # (..., Z) endpoints
@@ -99,8 +101,11 @@ def latent_map_chart(points:pd.DataFrame, # columns x, y, index, label
     dots = alt.Chart(points).mark_circle(size=30, opacity=0.5, cursor='pointer').encode(
         x=alt.X('x:Q', title=titles[0]), y=alt.Y('y:Q', title=titles[1]), tooltip=tips)
     marks = alt.Chart(alt.Data(name=MARKS)).mark_point(size=160, filled=True, shape='diamond').encode(
-        x='x:Q', y='y:Q', color=alt.Color('what:N', title=None, scale=alt.Scale(domain=['A', 'B', 'z'], range=['#1b9e77', '#7570b3', '#d95f02'])))
-    labels = alt.Chart(alt.Data(name=MARKS)).mark_text(dy=-12, fontWeight='bold').encode(x='x:Q', y='y:Q', text='what:N')
+        x='x:Q', y='y:Q',
+        color=alt.Color('what:N', title=None,
+                        scale=alt.Scale(domain=['A', 'B', 'z'], range=['#1b9e77', '#7570b3', '#d95f02'])))
+    labels = alt.Chart(alt.Data(name=MARKS)).mark_text(dy=-12, fontWeight='bold').encode(
+        x='x:Q', y='y:Q', text='what:N')
     return alt.layer(dots, marks, labels, width=width, height=height)
 
 # %% ../nbs/15_latent.ipynb #ea2d266d
@@ -158,7 +163,7 @@ def _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_con
     for k, v in (decode_controls or {}).items():
         if k in CONTROLS: check_control(k, v)
 
-# %% ../nbs/15_latent.ipynb #256b3455
+# %% ../nbs/15_latent.ipynb #b9552780
 class LatentExplorer(W.VBox):
     "Interpolation slider, dimension traversal and a clickable 2-D map for a latent sequence model."
     def __init__(self, model, # has `encode(x) -> (mu, logvar)` and `decode(z, **controls)`
@@ -168,13 +173,13 @@ class LatentExplorer(W.VBox):
                  steps:int=7, # points of the homotopy strip
                  seed:int=0, # seeds random endpoints
                  map_method:str='pca', # 'pca' or 'dims': the map's axes
-                 decode_controls:dict|None=None, # passed to `model.decode` (default greedy, text no longer than the data's)
+                 decode_controls:dict|None=None, # to `model.decode` (default greedy, no longer than the data's texts)
                 ):
         _check_explorer_args(data, split, n_map, steps, seed, map_method, decode_controls)
         self.model, self.data, self.split, self.steps, self._seed = model, data, split, steps, seed
         self.is_text = getattr(data, 'kind', 'text') == 'text'
         self.controls = {'greedy': True} | self._length_cap() | dict(decode_controls or {})
-        self._specs = {}  # (widget id, rows) -> (series chart spec, its dataset name): built once, then only data change
+        self._specs = {}  # (widget id, rows) -> (series chart spec, dataset name): built once, then only data change
         self.latent = int(self._encode(self._items([0]))[0].size(1))
         self.z_a = self.z_b = None
         self._build_widgets()
@@ -183,178 +188,221 @@ class LatentExplorer(W.VBox):
                           W.HBox([self.dim, self.sigma]), self.traversal_output, self.map, self.picked, self.status])
         self.set_endpoints(0, min(1, data.n(split) - 1))
 
-    # ---- data <-> codes
-    def _items(self, idx:list[int]):
-        "Batch of held-out items `idx`."
-        if self.is_text:
-            ids = self.data.ids(self.split)
-            return self.data.collate([ids[i] for i in idx])
-        return self.data.windows(self.split)[list(idx)]
+# %% ../nbs/15_latent.ipynb #a40f5e20
+@patch
+def _items(self:LatentExplorer, idx:list[int]):
+    "Batch of held-out items `idx`."
+    if self.is_text:
+        ids = self.data.ids(self.split)
+        return self.data.collate([ids[i] for i in idx])
+    return self.data.windows(self.split)[list(idx)]
 
-    def _length_cap(self) -> dict:
-        "Text: `{'length': L}` with L the longest text of the training and shown splits (`<eos>` counted), if below the model's default."
-        default = getattr(getattr(self.model, 'config', None), 'length', None)
-        if not self.is_text or default is None: return {}
-        longest = max(len(r) - 1 for s in {'train', self.split} for r in self.data.ids(s))  # ids hold <bos> .. <eos>
-        return {'length': min(int(default), longest)}
+# %% ../nbs/15_latent.ipynb #58ba708f
+@patch
+def _length_cap(self:LatentExplorer) -> dict:
+    ("Text: `{'length': L}` with L the longest text of the training and shown splits (`<eos>` counted), if below the "
+     "model's default.")
+    default = getattr(getattr(self.model, 'config', None), 'length', None)
+    if not self.is_text or default is None: return {}
+    longest = max(len(r) - 1 for s in {'train', self.split} for r in self.data.ids(s))  # ids hold <bos> .. <eos>
+    return {'length': min(int(default), longest)}
 
-    def _encode(self, x) -> tuple[torch.Tensor, torch.Tensor]:
-        with evaluating(self.model): return self.model.encode(x)
+# %% ../nbs/15_latent.ipynb #f77bbef2
+@patch
+def _encode(self:LatentExplorer, x) -> tuple[torch.Tensor, torch.Tensor]:
+    with evaluating(self.model): return self.model.encode(x)
 
-    def _text_batch(self, text:str) -> torch.Tensor:
-        return self.data.collate([self.data.vocab.encode(text)])
+# %% ../nbs/15_latent.ipynb #6b76b711
+@patch
+def _text_batch(self:LatentExplorer, text:str) -> torch.Tensor:
+    return self.data.collate([self.data.vocab.encode(text)])
 
-    def decode(self, z:torch.Tensor, # (B, Z) codes
-              ):
-        "Decoded sequences: strings for text, a (B, T, F) array in data units for series."
-        out = self.model.decode(z, **self.controls)
-        return list(self.data.decode(out)) if self.is_text else out
+# %% ../nbs/15_latent.ipynb #f6592d60
+@patch
+def decode(self:LatentExplorer, z:torch.Tensor, # (B, Z) codes
+          ):
+    "Decoded sequences: strings for text, a (B, T, F) array in data units for series."
+    out = self.model.decode(z, **self.controls)
+    return list(self.data.decode(out)) if self.is_text else out
 
-    # ---- widgets
-    def _build_widgets(self):
-        n = self.data.n(self.split)
-        self.a_index = W.BoundedIntText(0, min=0, max=n - 1, description='A #', layout=W.Layout(width='150px'))
-        self.b_index = W.BoundedIntText(min(1, n - 1), min=0, max=n - 1, description='B #', layout=W.Layout(width='150px'))
-        self.random_button = W.Button(description='random A, B', tooltip='two codes drawn from the prior N(0, I)')
-        boxes = [self.a_index, self.b_index, self.random_button]
-        if self.is_text:
-            self.a_text = W.Text(description='A', layout=W.Layout(width='45%'), continuous_update=False)
-            self.b_text = W.Text(description='B', layout=W.Layout(width='45%'), continuous_update=False)
-            self.a_text.observe(lambda c: self._on_text('a', c['new']), names=['value'])
-            self.b_text.observe(lambda c: self._on_text('b', c['new']), names=['value'])
-            self.endpoints_box = W.VBox([W.HBox(boxes), W.HBox([self.a_text, self.b_text])])
-        else: self.endpoints_box = W.HBox(boxes)
-        self.a_index.observe(lambda c: self.set_endpoints(c['new'], self.b_index.value), names=['value'])
-        self.b_index.observe(lambda c: self.set_endpoints(self.a_index.value, c['new']), names=['value'])
-        self.random_button.on_click(lambda _: self.random_endpoints())
-        self.method = W.ToggleButtons(options=list(INTERPOLATIONS), value='lerp', description='path')
-        self.t = W.FloatSlider(0.0, min=0, max=1, step=0.01, description='t', readout_format='.2f', layout=W.Layout(width='420px'))
-        self.dim = W.IntSlider(0, min=0, max=self.latent - 1, description='dim')
-        self.sigma = W.FloatSlider(0.0, min=-3, max=3, step=0.1, description='value (σ)')
-        self.output = W.HTML() if self.is_text else VegaChart()
-        self.strip_title = W.HTML(f'<strong>homotopy ({self.steps} steps, A → B)</strong>')
-        self.strip = W.HTML() if self.is_text else VegaChart()
-        self.traversal_output = W.HTML() if self.is_text else VegaChart()
-        self.picked, self.status = W.HTML(), W.HTML()
-        self.output.add_class('gmw-latent-current'); self.strip.add_class('gmw-latent-strip')
-        self.traversal_output.add_class('gmw-latent-traversal'); self.picked.add_class('gmw-latent-picked')
-        self.status.add_class('gmw-latent-status')
-        self.t.observe(lambda c: self._update_current(), names=['value'])
-        self.method.observe(lambda c: self._update_all(), names=['value'])
-        self.dim.observe(lambda c: self._update_traversal(), names=['value'])
-        self.sigma.observe(lambda c: self._update_traversal(), names=['value'])
+# %% ../nbs/15_latent.ipynb #2eb94cda
+@patch
+def _build_widgets(self:LatentExplorer):
+    n = self.data.n(self.split)
+    self.a_index = W.BoundedIntText(0, min=0, max=n - 1, description='A #', layout=W.Layout(width='150px'))
+    self.b_index = W.BoundedIntText(min(1, n - 1), min=0, max=n - 1, description='B #', layout=W.Layout(width='150px'))
+    self.random_button = W.Button(description='random A, B', tooltip='two codes drawn from the prior N(0, I)')
+    boxes = [self.a_index, self.b_index, self.random_button]
+    if self.is_text:
+        self.a_text = W.Text(description='A', layout=W.Layout(width='45%'), continuous_update=False)
+        self.b_text = W.Text(description='B', layout=W.Layout(width='45%'), continuous_update=False)
+        self.a_text.observe(lambda c: self._on_text('a', c['new']), names=['value'])
+        self.b_text.observe(lambda c: self._on_text('b', c['new']), names=['value'])
+        self.endpoints_box = W.VBox([W.HBox(boxes), W.HBox([self.a_text, self.b_text])])
+    else: self.endpoints_box = W.HBox(boxes)
+    self.a_index.observe(lambda c: self.set_endpoints(c['new'], self.b_index.value), names=['value'])
+    self.b_index.observe(lambda c: self.set_endpoints(self.a_index.value, c['new']), names=['value'])
+    self.random_button.on_click(lambda _: self.random_endpoints())
+    self.method = W.ToggleButtons(options=list(INTERPOLATIONS), value='lerp', description='path')
+    self.t = W.FloatSlider(0.0, min=0, max=1, step=0.01, description='t', readout_format='.2f',
+                           layout=W.Layout(width='420px'))
+    self.dim = W.IntSlider(0, min=0, max=self.latent - 1, description='dim')
+    self.sigma = W.FloatSlider(0.0, min=-3, max=3, step=0.1, description='value (σ)')
+    self.output = W.HTML() if self.is_text else VegaChart()
+    self.strip_title = W.HTML(f'<strong>homotopy ({self.steps} steps, A → B)</strong>')
+    self.strip = W.HTML() if self.is_text else VegaChart()
+    self.traversal_output = W.HTML() if self.is_text else VegaChart()
+    self.picked, self.status = W.HTML(), W.HTML()
+    self.output.add_class('gmw-latent-current'); self.strip.add_class('gmw-latent-strip')
+    self.traversal_output.add_class('gmw-latent-traversal'); self.picked.add_class('gmw-latent-picked')
+    self.status.add_class('gmw-latent-status')
+    self.t.observe(lambda c: self._update_current(), names=['value'])
+    self.method.observe(lambda c: self._update_all(), names=['value'])
+    self.dim.observe(lambda c: self._update_traversal(), names=['value'])
+    self.sigma.observe(lambda c: self._update_traversal(), names=['value'])
 
-    def _build_map(self, n_map:int, method:str):
-        idx = list(range(min(n_map, self.data.n(self.split))))
-        self.map_mu = torch.cat([self._encode(self._items(idx[i:i + 256]))[0] for i in range(0, len(idx), 256)])  # (N, Z)
-        self.projection = Projection(self.map_mu, method)
-        xy = self.projection(self.map_mu).numpy()
-        labels = [t[:60] for t in self.data.texts(self.split)[:len(idx)]] if self.is_text else [f'window {i}' for i in idx]
-        self.map_points = pd.DataFrame({'x': xy[:, 0], 'y': xy[:, 1], 'index': idx, 'label': labels})
-        titles = ('principal component 1', 'principal component 2') if method == 'pca' else ('z[0]', 'z[1]')
-        self.map = LatentMap(latent_map_chart(self.map_points, titles=titles))
-        self.map.on_pick(self.pick)
+# %% ../nbs/15_latent.ipynb #41679c7c
+@patch
+def _build_map(self:LatentExplorer, n_map:int, method:str):
+    idx = list(range(min(n_map, self.data.n(self.split))))
+    self.map_mu = torch.cat([self._encode(self._items(idx[i:i + 256]))[0] for i in range(0, len(idx), 256)])  # (N, Z)
+    self.projection = Projection(self.map_mu, method)
+    xy = self.projection(self.map_mu).numpy()
+    labels = [t[:60] for t in self.data.texts(self.split)[:len(idx)]] if self.is_text else [f'window {i}' for i in idx]
+    self.map_points = pd.DataFrame({'x': xy[:, 0], 'y': xy[:, 1], 'index': idx, 'label': labels})
+    titles = ('principal component 1', 'principal component 2') if method == 'pca' else ('z[0]', 'z[1]')
+    self.map = LatentMap(latent_map_chart(self.map_points, titles=titles))
+    self.map.on_pick(self.pick)
 
-    # ---- actions
-    def set_endpoints(self, a:int, b:int):
-        "Interpolate between held-out items `a` and `b` (their posterior means)."
-        for k, i in (('a', a), ('b', b)): _check_index(k, i, self.data.n(self.split), f"items in split {self.split!r}")
-        mu, _ = self._encode(self._items([a, b]))
-        self._set_z(mu[0], mu[1], f'item {a}', f'item {b}')
-        if self.is_text:
-            texts = self.data.texts(self.split)
-            with self.a_text.hold_trait_notifications(), self.b_text.hold_trait_notifications():
-                self._quiet = True
-                self.a_text.value, self.b_text.value = texts[a], texts[b]
-                self._quiet = False
+# %% ../nbs/15_latent.ipynb #6ad32e15
+@patch
+def set_endpoints(self:LatentExplorer, a:int, b:int):
+    "Interpolate between held-out items `a` and `b` (their posterior means)."
+    for k, i in (('a', a), ('b', b)): _check_index(k, i, self.data.n(self.split), f"items in split {self.split!r}")
+    mu, _ = self._encode(self._items([a, b]))
+    self._set_z(mu[0], mu[1], f'item {a}', f'item {b}')
+    if self.is_text:
+        texts = self.data.texts(self.split)
+        with self.a_text.hold_trait_notifications(), self.b_text.hold_trait_notifications():
+            self._quiet = True
+            self.a_text.value, self.b_text.value = texts[a], texts[b]
+            self._quiet = False
 
-    def _on_text(self, which:str, text:str):
-        if getattr(self, '_quiet', False) or not text.strip(): return
-        z = self._encode(self._text_batch(text))[0][0]
-        self._set_z(z if which == 'a' else self.z_a, self.z_b if which == 'a' else z,
-                    'typed' if which == 'a' else self._names[0], 'typed' if which == 'b' else self._names[1])
+# %% ../nbs/15_latent.ipynb #b1d0c0f5
+@patch
+def _on_text(self:LatentExplorer, which:str, text:str):
+    if getattr(self, '_quiet', False) or not text.strip(): return
+    z = self._encode(self._text_batch(text))[0][0]
+    self._set_z(z if which == 'a' else self.z_a, self.z_b if which == 'a' else z,
+                'typed' if which == 'a' else self._names[0], 'typed' if which == 'b' else self._names[1])
 
-    def random_endpoints(self):
-        "Interpolate between two codes drawn from the prior."
-        self._seed += 1
-        z = torch.randn(2, self.latent, generator=make_generator(self._seed))
-        self._set_z(z[0], z[1], 'random', 'random')
+# %% ../nbs/15_latent.ipynb #b2f8efce
+@patch
+def random_endpoints(self:LatentExplorer):
+    "Interpolate between two codes drawn from the prior."
+    self._seed += 1
+    z = torch.randn(2, self.latent, generator=make_generator(self._seed))
+    self._set_z(z[0], z[1], 'random', 'random')
 
-    def _set_z(self, za, zb, name_a, name_b):
-        self.z_a, self.z_b, self._names = za, zb, (name_a, name_b)
-        self._update_all()
+# %% ../nbs/15_latent.ipynb #bc021753
+@patch
+def _set_z(self:LatentExplorer, za, zb, name_a, name_b):
+    self.z_a, self.z_b, self._names = za, zb, (name_a, name_b)
+    self._update_all()
 
-    def z_at(self, t:float|None=None) -> torch.Tensor:
-        "The code at `t` (default: the slider's) on the current path: (Z,)."
-        return interpolation(self.method.value)(self.z_a, self.z_b, self.t.value if t is None else t)
+# %% ../nbs/15_latent.ipynb #955c484e
+@patch
+def z_at(self:LatentExplorer, t:float|None=None) -> torch.Tensor:
+    "The code at `t` (default: the slider's) on the current path: (Z,)."
+    return interpolation(self.method.value)(self.z_a, self.z_b, self.t.value if t is None else t)
 
-    def pick(self, index:int):
-        "Decode the map's point `index` (what a click does)."
-        _check_index('index', index, len(self.map_mu), 'points on the map')
-        mu = self.map_mu[index:index + 1]
-        self.picked_output = self.decode(mu)
-        if self.is_text:
-            orig = self.data.texts(self.split)[index]
-            self.picked.value = (f'<strong>map point #{index}</strong>' + _texts_html([orig], 'gmw-latent-original') +
-                                 '<em>decoded:</em>' + _texts_html(self.picked_output, 'gmw-latent-picked-text'))
-        else: self.picked.value = f'<strong>map point #{index}</strong> decoded in the chart above'; self._show_series(self.output, self.picked_output, ['picked'])
+# %% ../nbs/15_latent.ipynb #79fec521
+@patch
+def pick(self:LatentExplorer, index:int):
+    "Decode the map's point `index` (what a click does)."
+    _check_index('index', index, len(self.map_mu), 'points on the map')
+    mu = self.map_mu[index:index + 1]
+    self.picked_output = self.decode(mu)
+    if self.is_text:
+        orig = self.data.texts(self.split)[index]
+        self.picked.value = (f'<strong>map point #{index}</strong>' + _texts_html([orig], 'gmw-latent-original') +
+                             '<em>decoded:</em>' + _texts_html(self.picked_output, 'gmw-latent-picked-text'))
+    else:
+        self.picked.value = f'<strong>map point #{index}</strong> decoded in the chart above'
+        self._show_series(self.output, self.picked_output, ['picked'])
 
-    # ---- views
-    def _show(self, widget, decoded, names):
-        if self.is_text: widget.value = _texts_html(decoded)
-        else: self._show_series(widget, decoded, names)
+# %% ../nbs/15_latent.ipynb #b95d8d60
+@patch
+def _show(self:LatentExplorer, widget, decoded, names):
+    if self.is_text: widget.value = _texts_html(decoded)
+    else: self._show_series(widget, decoded, names)
 
-    def _show_series(self, widget, x, names):
-        "Plot windows `x` named `names` in `widget`; after the first time only the spec's data change (altair is slow)."
-        frame = pd.concat([self.data.to_frame(x[i:i + 1], index=i).assign(kind=n) for i, n in enumerate(names)])
-        key = (id(widget), len(names))
-        if key not in self._specs:
-            spec = series_chart(frame, max_samples=1, columns=min(5, self.data.n_features), width=120, height=70).to_dict()
-            self._specs[key] = spec, next(iter(spec['datasets']))
-        spec, name = self._specs[key]
-        widget.spec = {**spec, 'datasets': {name: frame.to_dict('records')}}
+# %% ../nbs/15_latent.ipynb #da4ff600
+@patch
+def _show_series(self:LatentExplorer, widget, x, names):
+    "Plot windows `x` named `names` in `widget`; after the first time only the spec's data change (altair is slow)."
+    frame = pd.concat([self.data.to_frame(x[i:i + 1], index=i).assign(kind=n) for i, n in enumerate(names)])
+    key = (id(widget), len(names))
+    if key not in self._specs:
+        spec = series_chart(frame, max_samples=1, columns=min(5, self.data.n_features), width=120, height=70).to_dict()
+        self._specs[key] = spec, next(iter(spec['datasets']))
+    spec, name = self._specs[key]
+    widget.spec = {**spec, 'datasets': {name: frame.to_dict('records')}}
 
-    def _update_current(self):
-        "Decode only the point at the slider's t (one sequence), show it and move the map's mark (strip and traversal stay)."
-        t0 = time.perf_counter()
-        z = self.z_at()
-        self.current = self.decode(z[None])                                   # 1 sequence
-        self._show(self.output, self.current, [f't={self.t.value:.2f}'])
-        self._update_marks(z)
-        self.latency_ms = (time.perf_counter() - t0) * 1e3
-        self.status.value = f'<small>decoded t={self.t.value:.2f} ({self.method.value}) in {self.latency_ms:.0f} ms</small>'
+# %% ../nbs/15_latent.ipynb #2acbdb47
+@patch
+def _update_current(self:LatentExplorer):
+    ("Decode only the point at the slider's t (one sequence), show it and move the map's mark (strip and traversal "
+     "stay).")
+    t0 = time.perf_counter()
+    z = self.z_at()
+    self.current = self.decode(z[None])                                   # 1 sequence
+    self._show(self.output, self.current, [f't={self.t.value:.2f}'])
+    self._update_marks(z)
+    self.latency_ms = (time.perf_counter() - t0) * 1e3
+    self.status.value = f'<small>decoded t={self.t.value:.2f} ({self.method.value}) in {self.latency_ms:.0f} ms</small>'
 
-    def _update_marks(self, z):
-        xy = self.projection(torch.stack([self.z_a, self.z_b, z])).tolist()
-        self.map.marks = [{'x': p[0], 'y': p[1], 'what': w, 'index': -1} for p, w in zip(xy, ['A', 'B', 'z'])]
+# %% ../nbs/15_latent.ipynb #73fb1f18
+@patch
+def _update_marks(self:LatentExplorer, z):
+    xy = self.projection(torch.stack([self.z_a, self.z_b, z])).tolist()
+    self.map.marks = [{'x': p[0], 'y': p[1], 'what': w, 'index': -1} for p, w in zip(xy, ['A', 'B', 'z'])]
 
-    def _update_strip(self):
-        zs = homotopy(self.z_a, self.z_b, self.steps, self.method.value)
-        self.homotopy = self.decode(zs)
-        ts = np.linspace(0, 1, self.steps)
-        if self.is_text:
-            rows = [f'{t:.2f}  {s}' for t, s in zip(ts, self.homotopy)]
-            self.strip.value = _texts_html(rows, 'gmw-latent-step')
-        else: self._show_series(self.strip, self.homotopy, [f't={t:.2f}' for t in ts])
+# %% ../nbs/15_latent.ipynb #d3fabb4e
+@patch
+def _update_strip(self:LatentExplorer):
+    zs = homotopy(self.z_a, self.z_b, self.steps, self.method.value)
+    self.homotopy = self.decode(zs)
+    ts = np.linspace(0, 1, self.steps)
+    if self.is_text:
+        rows = [f'{t:.2f}  {s}' for t, s in zip(ts, self.homotopy)]
+        self.strip.value = _texts_html(rows, 'gmw-latent-step')
+    else: self._show_series(self.strip, self.homotopy, [f't={t:.2f}' for t in ts])
 
-    def _update_traversal(self):
-        "Decode the point at the slider's t with dimension `dim` set to `sigma`."
-        self.traversal_t = self.t.value
-        self.traversed = self.decode(traversal(self.z_at(), self.dim.value, [self.sigma.value]))
-        self._show_traversal()
+# %% ../nbs/15_latent.ipynb #5e55417e
+@patch
+def _update_traversal(self:LatentExplorer):
+    "Decode the point at the slider's t with dimension `dim` set to `sigma`."
+    self.traversal_t = self.t.value
+    self.traversed = self.decode(traversal(self.z_at(), self.dim.value, [self.sigma.value]))
+    self._show_traversal()
 
-    def _show_traversal(self):
-        label = f'dim {self.dim.value} = {self.sigma.value:+.1f} at t={self.traversal_t:.2f}'
-        if self.is_text: self.traversal_output.value = f'<small>{label}:</small>' + _texts_html(self.traversed)
-        else: self._show_series(self.traversal_output, self.traversed, [label])
+# %% ../nbs/15_latent.ipynb #598b3b38
+@patch
+def _show_traversal(self:LatentExplorer):
+    label = f'dim {self.dim.value} = {self.sigma.value:+.1f} at t={self.traversal_t:.2f}'
+    if self.is_text: self.traversal_output.value = f'<small>{label}:</small>' + _texts_html(self.traversed)
+    else: self._show_series(self.traversal_output, self.traversed, [label])
 
-    def _update_all(self):
-        self._update_strip(); self._update_current(); self._update_traversal()
+# %% ../nbs/15_latent.ipynb #146a218b
+@patch
+def _update_all(self:LatentExplorer):
+    self._update_strip(); self._update_current(); self._update_traversal()
 
 # %% ../nbs/15_latent.ipynb #3ca0f92f
-def _show_with_pictures(self:LatentExplorer):
-    "Display the widget, then a static picture of its map and series charts (series models), for front ends without widgets."
+@patch
+def _ipython_display_(self:LatentExplorer):
+    ("Display the widget, then a static picture of its map and series charts (series models), for front ends without "
+     "widgets.")
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
-
-LatentExplorer._ipython_display_ = _show_with_pictures

@@ -1,4 +1,5 @@
-"""`LiveDashboardCallback`: a PyTorch Lightning callback that streams logged metrics into a `LiveChart`, with a Stop button.
+"""`LiveDashboardCallback`: a PyTorch Lightning callback that streams logged metrics into a `LiveChart`, with a Stop
+button.
 
 Docs: https://gmwidgets.github.io/gmwidgets/lightning.html.md"""
 
@@ -16,6 +17,7 @@ except ImportError:
     try: import pytorch_lightning as pl
     except ImportError as e:
         raise ImportError("gmwidgets.lightning needs PyTorch Lightning: pip install 'gmwidgets[lightning]'") from e
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['scalar_metrics', 'LiveDashboardCallback']
@@ -34,7 +36,7 @@ def scalar_metrics(metrics:dict, # name -> tensor or number, e.g. `trainer.callb
         if isinstance(v, (int, float)) and math.isfinite(v): out[k] = float(v)
     return out
 
-# %% ../nbs/32_lightning.ipynb #6934fece
+# %% ../nbs/32_lightning.ipynb #fa94bc5b
 class LiveDashboardCallback(pl.Callback):
     "Stream a Lightning `Trainer`'s logged metrics into a `LiveChart`, with a Stop button (rank 0 only)."
     def __init__(self, chart:LiveChart|None=None, # the chart (default: a new `LiveChart`)
@@ -51,56 +53,74 @@ class LiveDashboardCallback(pl.Callback):
         self.widget.add_class('gmwidgets-lightning')
         self._show('idle')
 
-    def _repr_mimebundle_(self, **kw): return self.widget._repr_mimebundle_(**kw)
+# %% ../nbs/32_lightning.ipynb #2dc3124f
+@patch
+def _repr_mimebundle_(self:LiveDashboardCallback, **kw): return self.widget._repr_mimebundle_(**kw)
 
-    def _show(self, state:str, step:int|None=None):
-        self.status.value = f"<b>{html.escape(state)}</b>" + (f" &nbsp;step {step:,}" if step is not None else '')
+# %% ../nbs/32_lightning.ipynb #ff187904
+@patch
+def _show(self:LiveDashboardCallback, state:str, step:int|None=None):
+    self.status.value = f"<b>{html.escape(state)}</b>" + (f" &nbsp;step {step:,}" if step is not None else '')
 
-    def stop(self):
-        "Ask the trainer (every rank of it) to stop after the current batch."
-        self.stop_requested = True
-        self.stop_flag.fill_(1)
-        if self.trainer is not None and self.trainer.world_size == 1: self.trainer.should_stop = True  # else: `stop_agreed`
-        self.stop_button.disabled = True
-        self._show('stopping')
+# %% ../nbs/32_lightning.ipynb #b0a720a6
+@patch
+def stop(self:LiveDashboardCallback):
+    "Ask the trainer (every rank of it) to stop after the current batch."
+    self.stop_requested = True
+    self.stop_flag.fill_(1)
+    if self.trainer is not None and self.trainer.world_size == 1: self.trainer.should_stop = True  # else: `stop_agreed`
+    self.stop_button.disabled = True
+    self._show('stopping')
 
-    def stop_agreed(self, trainer) -> bool:
-        "Whether any rank was asked to stop (an all-reduce when `trainer.world_size > 1`, so call it on every rank)."
-        asked = self.stop_requested or bool(self.stop_flag.item())
-        return trainer.strategy.reduce_boolean_decision(asked, all=False) if trainer.world_size > 1 else asked
+# %% ../nbs/32_lightning.ipynb #0dcedf83
+@patch
+def stop_agreed(self:LiveDashboardCallback, trainer) -> bool:
+    "Whether any rank was asked to stop (an all-reduce when `trainer.world_size > 1`, so call it on every rank)."
+    asked = self.stop_requested or bool(self.stop_flag.item())
+    return trainer.strategy.reduce_boolean_decision(asked, all=False) if trainer.world_size > 1 else asked
 
-    # -- Lightning hooks (each does nothing off rank 0, but the stop agreement)
-    def on_fit_start(self, trainer, pl_module):
-        self.stop_requested = False  # on every rank: a forked rank copies the kernel's state, an old Stop included
-        if not trainer.is_global_zero: return
-        self.trainer = trainer
-        self.stop_flag.zero_()  # before the button is enabled; the other ranks first read it after DDP's first sync
-        self.stop_button.disabled = False
-        self._show('running', trainer.global_step)
+# %% ../nbs/32_lightning.ipynb #578d0a3b
+@patch
+def on_fit_start(self:LiveDashboardCallback, trainer, pl_module):
+    self.stop_requested = False  # on every rank: a forked rank copies the kernel's state, an old Stop included
+    if not trainer.is_global_zero: return
+    self.trainer = trainer
+    self.stop_flag.zero_()  # before the button is enabled; the other ranks first read it after DDP's first sync
+    self.stop_button.disabled = False
+    self._show('running', trainer.global_step)
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if self.stop_agreed(trainer): self.stop_requested = trainer.should_stop = True
-        if not trainer.is_global_zero: return
-        step = trainer.global_step
-        if step % self.every: return
-        m = scalar_metrics(trainer.callback_metrics, valid=False)
-        if not m and isinstance(outputs, dict) and 'loss' in outputs: m = scalar_metrics({'loss': outputs['loss']}, valid=False)
-        if m: self.chart.push(step, **m)
-        if step % 50 == 0: self._show('running', step)
+# %% ../nbs/32_lightning.ipynb #2ae83e0f
+@patch
+def on_train_batch_end(self:LiveDashboardCallback, trainer, pl_module, outputs, batch, batch_idx):
+    if self.stop_agreed(trainer): self.stop_requested = trainer.should_stop = True
+    if not trainer.is_global_zero: return
+    step = trainer.global_step
+    if step % self.every: return
+    m = scalar_metrics(trainer.callback_metrics, valid=False)
+    if not m and isinstance(outputs, dict) and 'loss' in outputs:
+        m = scalar_metrics({'loss': outputs['loss']}, valid=False)
+    if m: self.chart.push(step, **m)
+    if step % 50 == 0: self._show('running', step)
 
-    def on_validation_end(self, trainer, pl_module):
-        if not trainer.is_global_zero or trainer.sanity_checking: return
-        m = scalar_metrics(trainer.callback_metrics, valid=True)
-        if m: self.chart.push(trainer.global_step, **m)
+# %% ../nbs/32_lightning.ipynb #26ad280b
+@patch
+def on_validation_end(self:LiveDashboardCallback, trainer, pl_module):
+    if not trainer.is_global_zero or trainer.sanity_checking: return
+    m = scalar_metrics(trainer.callback_metrics, valid=True)
+    if m: self.chart.push(trainer.global_step, **m)
 
-    def on_fit_end(self, trainer, pl_module):
-        if not trainer.is_global_zero: return
-        self.stop_button.disabled = True
-        self._show('stopped' if self.stop_requested else 'finished', trainer.global_step)
-        self.chart.finalize()
+# %% ../nbs/32_lightning.ipynb #11af4997
+@patch
+def on_fit_end(self:LiveDashboardCallback, trainer, pl_module):
+    if not trainer.is_global_zero: return
+    self.stop_button.disabled = True
+    self._show('stopped' if self.stop_requested else 'finished', trainer.global_step)
+    self.chart.finalize()
 
-    def on_exception(self, trainer, pl_module, exception):
-        if not trainer.is_global_zero: return
-        self.stop_button.disabled = True
-        self._show(f"failed: {type(exception).__name__}: {exception}", trainer.global_step)
-        self.chart.finalize()
+# %% ../nbs/32_lightning.ipynb #12fa3a6b
+@patch
+def on_exception(self:LiveDashboardCallback, trainer, pl_module, exception):
+    if not trainer.is_global_zero: return
+    self.stop_button.disabled = True
+    self._show(f"failed: {type(exception).__name__}: {exception}", trainer.global_step)
+    self.chart.finalize()

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 import torch
 from .core import batch_kind
-from .autoregressive import evaluating
+from .sampling import evaluating
 
 # %% auto #0
 __all__ = ['n_targets', 'batch_nll', 'Likelihood', 'nll', 'perplexity', 'bits_per_char']
@@ -32,7 +32,9 @@ def batch_nll(model,                # has `nll_sum(batch)`, or `loss(batch)` wit
         total, n = model.nll_sum(batch)
         return float(total), int(n)
     terms = model.loss(batch)
-    if 'nll' not in terms: raise KeyError(f"{type(model).__name__}.loss() returned {sorted(terms)}: expected an 'nll' term (or give the model nll_sum)")
+    if 'nll' not in terms:
+        raise KeyError(f"{type(model).__name__}.loss() returned {sorted(terms)}: expected an 'nll' term (or give the "
+                       "model nll_sum)")
     n = n_targets(batch, pad_id)
     return float(terms['nll']) * n, n
 

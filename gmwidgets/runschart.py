@@ -13,7 +13,7 @@ import pandas as pd
 from .charts import DATA_NAME, SMOOTH_PARAM, _check_panels
 from .livechart import LiveChart
 from .follow import Follower, _points
-from .train import Run
+from .train import Run, valid_terms
 
 # %% auto #0
 __all__ = ['SEP', 'series_name', 'split_name', 'runs_spec', 'RunsChart', 'RunFeed', 'read_history']
@@ -166,7 +166,7 @@ def on_step(self:RunFeed, run, step:int, terms:dict):
 @patch
 def on_eval(self:RunFeed, run, step:int, terms:dict):
     "A `Run` callback: push the evaluation's terms as `valid_*`."
-    with self.lock: self.push(step, **{f"valid_{k}": v for k, v in terms.items()})
+    with self.lock: self.push(step, **valid_terms(terms))
 
 # %% ../nbs/16_runschart.ipynb #1baf2156
 def _history_rows(df:pd.DataFrame) -> list[dict]:
@@ -215,7 +215,7 @@ def _add_run(self:RunsChart, run:Run, name:str) -> RunsChart:
     feed.source, feed.detach = run, lambda: any(c is feed for c in run.callbacks) and run.remove_callback(feed)
     with feed.lock:
         run.add_callback(feed)
-        for r in run._rows[:]:
+        for r in run.rows:
             feed.push(r['step'], **_points(r)); feed.last = r['step']
     return self
 

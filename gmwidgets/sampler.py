@@ -1,4 +1,5 @@
-"""`SamplerWidget`: sampling controls (temperature, top-k, top-p, length, prefix, seed, steps) and the samples they give, redrawn as the controls move.
+"""`SamplerWidget`: sampling controls (temperature, top-k, top-p, length, prefix, seed, steps) and the samples they
+give, redrawn as the controls move.
 
 Docs: https://gmwidgets.github.io/gmwidgets/sampler.html.md"""
 
@@ -12,13 +13,13 @@ from typing import Any, NamedTuple
 import numpy as np, pandas as pd, torch
 import ipywidgets as W
 from .vegachart import shared_layout, shared_style
-from .autoregressive import MAX_LENGTH, check_controls
+from .sampling import MAX_LENGTH, check_controls
 from .core import check_number
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget', 'control_value',
-           'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'to_frame', 'regenerate',
-           'path_frames', 'step_frame', 'show_step']
+__all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget',
+           'control_value', 'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'path_frames']
 
 # %% ../nbs/14_sampler.ipynb #262b2e1c
 CONTROLS = ('seed', 'temperature', 'top_k', 'top_p', 'length', 'prefix', 'steps')  # display order
@@ -26,11 +27,12 @@ CONTROLS = ('seed', 'temperature', 'top_k', 'top_p', 'length', 'prefix', 'steps'
 def sample_controls(model, # anything with a `sample(n, **controls)` method
                    ) -> dict[str, Any]:
     "The protocol controls `model.sample` accepts, mapped to its defaults (`None` where it has none)."
-    if not callable(getattr(model, 'sample', None)): raise TypeError(f"{type(model).__name__} has no sample(n, **controls) method")
+    if not callable(getattr(model, 'sample', None)):
+        raise TypeError(f"{type(model).__name__} has no sample(n, **controls) method")
     ps = inspect.signature(model.sample).parameters
     return {c: (None if ps[c].default is inspect.Parameter.empty else ps[c].default) for c in CONTROLS if c in ps}
 
-# %% ../nbs/14_sampler.ipynb #4cc22c81
+# %% ../nbs/14_sampler.ipynb #f111132f
 _STYLE = {'description_width': 'initial'}
 
 _CHECKED = tuple(inspect.signature(check_controls).parameters)  # the controls `check_controls` knows
@@ -46,6 +48,7 @@ def check_control(name:str, # one of `CONTROLS`
     elif name in _CHECKED: check_controls(**{name: value})
     return value
 
+# %% ../nbs/14_sampler.ipynb #d7d3509f
 def control_widget(name:str, # one of `CONTROLS`
                    default=None, # the starting value (checked); None for the widget's own
                   ) -> W.ValueWidget:
@@ -77,6 +80,7 @@ def control_widget(name:str, # one of `CONTROLS`
     s = 50 if v is None else int(v)  # steps
     return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE, layout=plain)
 
+# %% ../nbs/14_sampler.ipynb #b18c502e
 def control_value(name:str, # one of `CONTROLS`
                   value, # the widget's value
                  ):
@@ -90,7 +94,8 @@ def text_samples_html(texts:list[str], # decoded samples
                       novel:list[bool]|None=None, # per sample: True if not in the training set; None if unknown
                      ) -> str:
     "An escaped monospace list of `texts`, each marked new or seen when `novel` is given."
-    mark = lambda i: '' if novel is None else ('<span style="color:#1a7f37" title="not in the training set">new</span> ' if novel[i]
+    new = '<span style="color:#1a7f37" title="not in the training set">new</span> '
+    mark = lambda i: '' if novel is None else (new if novel[i]
                                                else '<span style="color:#888" title="in the training set">seen</span> ')
     show = lambda t: html.escape(t) if t else '<i style="color:#888">(empty)</i>'
     items = ''.join(f'<li>{mark(i)}<span class="gmw-sample">{show(t)}</span></li>' for i, t in enumerate(texts))
@@ -110,10 +115,12 @@ def download_link(content:str|bytes, # the file's text, or its bytes (an image, 
                   filename:str, # name the browser saves it as
                   mime:str='text/plain', # e.g. 'text/csv', 'image/png'
                  ) -> str:
-    "An `<a download>` whose data: URL holds `content` (text is sent as UTF-8); the browser saves it without the kernel."
+    ("An `<a download>` whose data: URL holds `content` (text is sent as UTF-8); the browser saves it without the "
+     "kernel.")
     data, charset = (content.encode(), ';charset=utf-8') if isinstance(content, str) else (bytes(content), '')
     url = f"data:{mime}{charset};base64,{base64.b64encode(data).decode()}"
-    return f'<a download="{html.escape(filename)}" href="{html.escape(url)}" class="gmw-download" style="color:#1a5fb4;text-decoration:underline">download {html.escape(filename)}</a>'
+    return (f'<a download="{html.escape(filename)}" href="{html.escape(url)}" class="gmw-download" '
+            f'style="color:#1a5fb4;text-decoration:underline">download {html.escape(filename)}</a>')
 
 # %% ../nbs/14_sampler.ipynb #4874e76e
 MAX_SAMPLES = 10_000  # the most samples a sampler draws at once
@@ -129,7 +136,7 @@ def _check_args(n, controls, debounce, path_frames):
     if check_number('path_frames', path_frames, True) < 2:
         raise ValueError(f"path_frames={path_frames}: need path_frames >= 2")
 
-# %% ../nbs/14_sampler.ipynb #cbfdd927
+# %% ../nbs/14_sampler.ipynb #698f00b3
 class SamplerWidget(W.VBox):
     "Sampling controls for `model` and the `n` samples they give, redrawn when a control moves."
     def __init__(self, model, # has `sample(n, **controls)`
@@ -138,7 +145,7 @@ class SamplerWidget(W.VBox):
                  n:int=8, # number of samples
                  controls:dict|None=None, # initial control values, e.g. {'temperature': 0.8}
                  debounce:float=0.15, # seconds the controls must rest before a redraw
-                 path_frames:int=101, # most denoising steps kept for the step slider (evenly spaced; noise and samples always)
+                 path_frames:int=101, # most denoising steps kept for the slider (evenly spaced; noise, samples always)
                 ):
         _check_args(n, controls, debounce, path_frames)
         self.model, self.data, self.run, self.debounce, self.path_frames = model, data, run, debounce, path_frames
@@ -146,7 +153,8 @@ class SamplerWidget(W.VBox):
         self.controls = self._make_controls(controls or {})
         self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples', style=_STYLE,
                                   layout=shared_layout(width='130px'))
-        self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'), disabled=self.seed is None)
+        self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'),
+                                    disabled=self.seed is None)
         self.dice_button.on_click(self.roll)
         plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
         self.view, self.status, self.download = [W.HTML(layout=plain, style=text_style) for _ in range(3)]
@@ -156,7 +164,7 @@ class SamplerWidget(W.VBox):
         self._lock, self._rng = threading.Lock(), random.Random()
         self.has_path = 'return_path' in inspect.signature(model.sample).parameters  # can show its denoising steps
         self._path, self._chart_lock = None, threading.RLock()
-        self.denoise_step = self.denoise_play = self.denoise_label = None  # the denoising step controls: path models only
+        self.denoise_step = self.denoise_play = self.denoise_label = None  # the denoising step controls: path models
         path_row = [self._make_path_controls()] if self.has_path else []
         for w in [self.n, *self.controls.values()]: w.observe(self._changed, names='value')
         row = [self.n, *[w for k, w in self.controls.items() if k != 'seed']]
@@ -164,23 +172,6 @@ class SamplerWidget(W.VBox):
         super().__init__([W.HBox(row, layout=shared_layout(flex_flow='row wrap')), self.status, self.view, self.chart,
                           *path_row, self.download], layout=plain)
         self.regenerate()
-
-    def _make_controls(self, values:dict) -> dict[str, W.ValueWidget]:
-        "One widget per control the model takes, set as attributes (`self.temperature`...)."
-        defaults = sample_controls(self.model)
-        if self.kind == 'series': defaults.pop('prefix', None)  # a series prefix is observed steps, not text
-        if 'length' in defaults and defaults['length'] is None: defaults['length'] = getattr(self.data, 'window', None)
-        bad = sorted(set(values) - set(defaults))
-        if bad: raise ValueError(f"controls {bad}: {type(self.model).__name__}.sample accepts {sorted(defaults)}")
-        for k, v in values.items(): check_control(k, v)  # the user's values, by the models' rules
-        ws = {k: control_widget(k, values.get(k, d)) for k, d in defaults.items()}
-        for k in CONTROLS: setattr(self, k, ws.get(k))
-        return ws
-
-    def control_values(self) -> dict[str, Any]:
-        "The keyword arguments for `model.sample`, from the widgets."
-        vs = {k: control_value(k, w.value) for k, w in self.controls.items()}
-        return {k: v for k, v in vs.items() if v is not None}
 
     def close(self):
         "Cancel a pending redraw; close the widget and its parts."
@@ -190,22 +181,46 @@ class SamplerWidget(W.VBox):
             w = parts.pop(); parts.extend(getattr(w, 'children', ())); w.close()
         super().close()
 
-    def roll(self, _=None):
-        "Pick a new random seed (the dice button); the samples follow."
-        if self.seed is not None: self.seed.value = self._rng.randrange(2**31)
+# %% ../nbs/14_sampler.ipynb #90b9b003
+@patch
+def _make_controls(self:SamplerWidget, values:dict) -> dict[str, W.ValueWidget]:
+    "One widget per control the model takes, set as attributes (`self.temperature`...)."
+    defaults = sample_controls(self.model)
+    if self.kind == 'series': defaults.pop('prefix', None)  # a series prefix is observed steps, not text
+    if 'length' in defaults and defaults['length'] is None: defaults['length'] = getattr(self.data, 'window', None)
+    bad = sorted(set(values) - set(defaults))
+    if bad: raise ValueError(f"controls {bad}: {type(self.model).__name__}.sample accepts {sorted(defaults)}")
+    for k, v in values.items(): check_control(k, v)  # the user's values, by the models' rules
+    ws = {k: control_widget(k, values.get(k, d)) for k, d in defaults.items()}
+    for k in CONTROLS: setattr(self, k, ws.get(k))
+    return ws
+
+# %% ../nbs/14_sampler.ipynb #b079d826
+@patch
+def control_values(self:SamplerWidget) -> dict[str, Any]:
+    "The keyword arguments for `model.sample`, from the widgets."
+    vs = {k: control_value(k, w.value) for k, w in self.controls.items()}
+    return {k: v for k, v in vs.items() if v is not None}
+
+# %% ../nbs/14_sampler.ipynb #2e912bb3
+@patch
+def roll(self:SamplerWidget, _=None):
+    "Pick a new random seed (the dice button); the samples follow."
+    if self.seed is not None: self.seed.value = self._rng.randrange(2**31)
 
 # %% ../nbs/14_sampler.ipynb #aa6bb033
-def _show_with_pictures(self:SamplerWidget):
+@patch
+def _ipython_display_(self:SamplerWidget):
     "Display the widget, then a static picture of its series chart (series models), for front ends without widgets."
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
 
-SamplerWidget._ipython_display_ = _show_with_pictures
-
 # %% ../nbs/14_sampler.ipynb #806acc54
+@patch
 @torch.no_grad()
 def _draw(self:SamplerWidget, n:int, kw:dict):
-    "Raw samples and the denoising path (None unless `has_path`) from the model: under `run.lock` when training, in eval mode."
+    ("Raw samples and the denoising path (None unless `has_path`) from the model: under `run.lock` when training, in "
+     "eval mode.")
     with (self.run.lock if self.run is not None else nullcontext()):
         was = getattr(self.model, 'training', False)
         if was: self.model.eval()
@@ -213,42 +228,46 @@ def _draw(self:SamplerWidget, n:int, kw:dict):
         finally:
             if was: self.model.train()
     if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError(f"{type(self.model).__name__}.sample(return_path=True) returned {type(out).__name__}: expected (samples, path)")
+        raise TypeError(f"{type(self.model).__name__}.sample(return_path=True) returned {type(out).__name__}: "
+                        "expected (samples, path)")
     return out
 
+@patch
 def _decode(self:SamplerWidget, raw):
     "Samples a person reads: a list of str (text) or an (N, T, F) array in original units (series)."
-    if self.kind is None: self.kind = 'series' if isinstance(raw, (torch.Tensor, np.ndarray)) and raw.ndim == 3 else 'text'
+    if self.kind is None:
+        self.kind = 'series' if isinstance(raw, (torch.Tensor, np.ndarray)) and raw.ndim == 3 else 'text'
     if self.kind == 'series':
         x = self.data.decode(raw) if hasattr(self.data, 'decode') else raw
         return np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x)
     if hasattr(self.data, 'decode'): return list(self.data.decode(raw))
     return [r if isinstance(r, str) else ' '.join(map(str, r)) for r in raw]
 
+@patch
 def _novel(self:SamplerWidget) -> list[bool]|None:
     "Per text sample: True if not in the training split; None when the data cannot tell."
     contains = getattr(self.data, 'contains', None)
     return None if contains is None or self.kind != 'text' else [not contains(t) for t in self.samples]
 
-SamplerWidget._draw, SamplerWidget._decode, SamplerWidget._novel = _draw, _decode, _novel
-
 # %% ../nbs/14_sampler.ipynb #46edef52
+@patch
 def to_frame(self:SamplerWidget) -> pd.DataFrame:
     "The samples on show: (sample, text, novel) for text, tidy (sample, t, feature, value) for series."
     if self.samples is None: raise ValueError("no samples yet: call regenerate()")
     if self.kind == 'text':
         novel = self._novel()
-        return pd.DataFrame({'sample': range(len(self.samples)), 'text': self.samples, 'novel': novel if novel is not None else pd.NA})
+        return pd.DataFrame({'sample': range(len(self.samples)), 'text': self.samples,
+                             'novel': novel if novel is not None else pd.NA})
     return self.data.to_frame(self.raw) if hasattr(self.data, 'to_frame') else series_frame(self.samples)
 
+@patch
 def _export_html(self:SamplerWidget) -> str:
     "A link that downloads the samples: one text a line, or the tidy CSV of a series."
     if self.kind == 'text': return download_link(''.join(t + '\n' for t in self.samples), 'samples.txt')
     return download_link(self.to_frame().to_csv(index=False), 'samples.csv', 'text/csv')
 
-SamplerWidget.to_frame, SamplerWidget._export_html = to_frame, _export_html
-
-# %% ../nbs/14_sampler.ipynb #a47cfd64
+# %% ../nbs/14_sampler.ipynb #61608373
+@patch
 def _series_spec(self:SamplerWidget) -> dict:
     "Vega-Lite spec of the samples (synthetic) over as many real test windows (real), a panel per feature."
     from gmwidgets.charts import series_chart  # altair: only needed for series
@@ -258,12 +277,16 @@ def _series_spec(self:SamplerWidget) -> dict:
         frame = pd.concat([frame, self.data.to_frame(real).assign(kind='real')], ignore_index=True)
     return series_chart(frame, max_samples=len(self.samples)).to_dict()
 
+# %% ../nbs/14_sampler.ipynb #3f106c13
+@patch
 def _show_chart(self:SamplerWidget, spec:dict):
     "Show `spec` in the sampler's `VegaChart`, made on first use and updated in place after."
     from gmwidgets.livechart import VegaChart  # the offline Vega bundle: only needed for series
     if self.chart.children: self.chart.children[0].spec = spec
     else: self.chart.children = (VegaChart(spec),)
 
+# %% ../nbs/14_sampler.ipynb #6bc03b79
+@patch
 def _show(self:SamplerWidget, raw, seconds:float,
           path=None, # (S + 1, N, T, F) denoising path from noise to `raw`, or None
          ):
@@ -273,30 +296,35 @@ def _show(self:SamplerWidget, raw, seconds:float,
     spec = self._series_spec() if self.kind == 'series' else None
     with self._chart_lock, ExitStack() as stack:  # a slider move never shows an old path over this one
         self._path = self._keep_path(path, spec) if self.has_path else None
-        for w in (self.view, self.chart, *self.chart.children, self.status, self.download): stack.enter_context(w.hold_sync())
+        for w in (self.view, self.chart, *self.chart.children, self.status, self.download):
+            stack.enter_context(w.hold_sync())
         if spec is None: self.view.value = text_samples_html(self.samples, self._novel())
         else: self._show_chart(spec)
         if self.has_path: self._reset_step()
         self.download.value = self._export_html()
         self.timing = {'sample_ms': 1e3 * seconds, 'show_ms': 1e3 * (time.perf_counter() - t0)}
-        self.status.value = f'<span class="gmw-status">{len(self.samples)} samples in {self.timing["sample_ms"]:.0f} ms</span>'
+        self.status.value = (f'<span class="gmw-status">{len(self.samples)} samples in {self.timing["sample_ms"]:.0f} '
+                             'ms</span>')
 
+# %% ../nbs/14_sampler.ipynb #38b5f83f
+@patch
 def _fail(self:SamplerWidget, e:Exception):
     "Show the model's error in the status line; the previous samples stay."
     self.error = e
     keep = ' (showing the previous samples)' if self.samples is not None else ''
-    self.status.value = f'<span class="gmw-status gmw-error" style="color:#b00020">{html.escape(f"{type(e).__name__}: {e}")}{keep}</span>'
-
-SamplerWidget._series_spec, SamplerWidget._show_chart = _series_spec, _show_chart
-SamplerWidget._show, SamplerWidget._fail = _show, _fail
+    self.status.value = ('<span class="gmw-status gmw-error" '
+                         f'style="color:#b00020">{html.escape(f"{type(e).__name__}: {e}")}{keep}</span>')
 
 # %% ../nbs/14_sampler.ipynb #9c263b34
+@patch
 def regenerate(self:SamplerWidget, _version:int|None=None):
     "Draw `n` samples with the current controls and show them; returns `self.samples`."
     with self._lock:
-        if _version is not None and _version != self._version: return self.samples  # controls moved again: a newer draw follows
+        if _version is not None and _version != self._version:
+            return self.samples  # controls moved again: a newer draw follows
         n, kw, t0 = self.n.value, self.control_values(), time.perf_counter()
-        if _version is None and self._timer is not None: self._timer.cancel()  # this draw already has the latest controls
+        if _version is None and self._timer is not None:
+            self._timer.cancel()  # this draw already has the latest controls
         try: raw, path = self._draw(n, kw)
         except Exception as e: self._fail(e); return self.samples
         except KeyboardInterrupt:  # the run's lock is released on the way out
@@ -309,6 +337,7 @@ def regenerate(self:SamplerWidget, _version:int|None=None):
             self._fail(e)
         return self.samples
 
+@patch
 def _changed(self:SamplerWidget, change=None):
     "A control moved: draw at once after a quiet spell, else (re)start the debounce timer."
     now = time.monotonic()
@@ -318,8 +347,6 @@ def _changed(self:SamplerWidget, change=None):
     self._timer = threading.Timer(delay, self.regenerate, kwargs={'_version': self._version})
     self._timer.daemon = True
     self._timer.start()
-
-SamplerWidget.regenerate, SamplerWidget._changed = regenerate, _changed
 
 # %% ../nbs/14_sampler.ipynb #3ea98a52
 PATH_VALUES = 2 ** 22  # most floats of a denoising path the sampler keeps (16 MB as float32)
@@ -342,44 +369,53 @@ class _Path(NamedTuple):
     hi: np.ndarray      # (F,) highest
     spec: dict          # the chart spec at the last step: its synthetic rows are replaced per step
 
+@patch
 def _make_path_controls(self:SamplerWidget) -> W.Box:
     "The denoising step slider, its play button (linked in the browser) and label; hidden until a path arrives."
-    self.denoise_play = W.Play(value=0, min=0, max=0, interval=200, show_repeat=False, tooltip='play the denoising steps')
+    self.denoise_play = W.Play(value=0, min=0, max=0, interval=200, show_repeat=False,
+                               tooltip='play the denoising steps')
     self.denoise_step = W.IntSlider(value=0, min=0, max=0, description='denoising step', readout=False, style=_STYLE)
     self._play_link = W.jslink((self.denoise_play, 'value'), (self.denoise_step, 'value'))
     self.denoise_label = W.HTML(layout=shared_layout(), style=shared_style(W.HTML))
     self.denoise_step.observe(self._step_changed, names='value')
-    self._path_row = W.HBox([self.denoise_play, self.denoise_step, self.denoise_label], layout=W.Layout(display='none', align_items='center'))
+    self._path_row = W.HBox([self.denoise_play, self.denoise_step, self.denoise_label],
+                            layout=W.Layout(display='none', align_items='center'))
     return self._path_row
 
+@patch
 def _keep_path(self:SamplerWidget, path, spec:dict|None) -> _Path|None:
     "The states of `path` to keep (see `path_frames`) and the data range they are clipped to; None for text."
     if path is None or spec is None or self.kind != 'series': return None
     if tuple(path.shape[1:]) != tuple(self.raw.shape):
-        raise ValueError(f"path of shape {tuple(path.shape)}: expected (steps + 1, {', '.join(map(str, self.raw.shape))})")
+        raise ValueError(f"path of shape {tuple(path.shape)}: expected (steps + 1, "
+                         f"{', '.join(map(str, self.raw.shape))})")
     idx = path_frames(len(path) - 1, int(np.prod(path.shape[1:])), self.path_frames)
     x = path[torch.as_tensor(idx)] if isinstance(path, torch.Tensor) else np.asarray(path)[idx]  # only the kept states
     frames = np.asarray(x.detach().cpu() if isinstance(x, torch.Tensor) else x, dtype=np.float32)  # (K, N, T, F)
     shown = [np.asarray(self.raw.detach().cpu() if isinstance(self.raw, torch.Tensor) else self.raw, dtype=np.float32)]
-    if hasattr(self.data, 'windows'): shown.append(np.asarray(self.data.windows('test')[:len(self.samples)], dtype=np.float32))
+    if hasattr(self.data, 'windows'):
+        shown.append(np.asarray(self.data.windows('test')[:len(self.samples)], dtype=np.float32))
     allv = np.concatenate([a.reshape(-1, a.shape[-1]) for a in shown])  # (rows, F)
     return _Path(frames, idx, allv.min(0), allv.max(0), spec)
 
-SamplerWidget._make_path_controls, SamplerWidget._keep_path = _make_path_controls, _keep_path
-
 # %% ../nbs/14_sampler.ipynb #2e8caf93
+@patch
 def _frame_of(self:SamplerWidget, x:np.ndarray) -> pd.DataFrame:
     "The tidy frame of windows `x` (model scale), as `to_frame` makes it for the samples."
     if hasattr(self.data, 'to_frame'): return self.data.to_frame(x)
     return series_frame(self.data.decode(x) if hasattr(self.data, 'decode') else x)
 
+@patch
 def step_frame(self:SamplerWidget, k:int, # index into `path_steps`: 0 is the noise, -1 the samples
               ) -> pd.DataFrame:
-    "The windows at kept state `k` as the chart shows them: x_t clipped to the data range, tidy (sample, t, feature, value)."
+    ("The windows at kept state `k` as the chart shows them: x_t clipped to the data range, tidy (sample, t, feature, "
+     "value).")
     p = self._path
-    if p is None: raise ValueError("no denoising path: the model's sample takes no return_path, or nothing was sampled yet")
+    if p is None:
+        raise ValueError("no denoising path: the model's sample takes no return_path, or nothing was sampled yet")
     return self._frame_of(np.clip(p.frames[k], p.lo, p.hi))
 
+@patch
 def _step_spec(self:SamplerWidget, p:_Path, k:int) -> dict:
     "The last step's spec with its synthetic rows replaced by those of state `k`."
     (name, rows), = p.spec['datasets'].items()
@@ -391,11 +427,11 @@ def _step_label(p:_Path, k:int) -> str:
     s, S = int(p.steps[k]), int(p.steps[-1])
     what = 'pure noise' if s == 0 else 'the samples' if s == S else 'noisy windows'
     kept = f'; {len(p.steps)} of {S + 1} steps kept' if len(p.steps) < S + 1 else ''
-    return f'<span class="gmw-denoise">{html.escape(f"step {s} of {S}: x_t, {what} (clipped to the data range{kept})")}</span>'
+    text = f"step {s} of {S}: x_t, {what} (clipped to the data range{kept})"
+    return f'<span class="gmw-denoise">{html.escape(text)}</span>'
 
-SamplerWidget._frame_of, SamplerWidget.step_frame, SamplerWidget._step_spec = _frame_of, step_frame, _step_spec
-
-# %% ../nbs/14_sampler.ipynb #37654e12
+# %% ../nbs/14_sampler.ipynb #1acb74fb
+@patch
 def show_step(self:SamplerWidget, k:int, # index into `path_steps`: 0 is the noise, the last the samples
              ):
     "Show the kept state `k` in the chart (what the slider calls); never samples."
@@ -405,15 +441,20 @@ def show_step(self:SamplerWidget, k:int, # index into `path_steps`: 0 is the noi
     spec = self._step_spec(p, k)
     with self._chart_lock:
         if p is not self._path: return  # a new generation came in meanwhile: it shows itself
-        with self.denoise_label.hold_sync(), (self.chart.children[0].hold_sync() if self.chart.children else nullcontext()):
+        chart = self.chart.children[0].hold_sync() if self.chart.children else nullcontext()
+        with self.denoise_label.hold_sync(), chart:
             self._show_chart(spec)
             self.denoise_label.value = _step_label(p, k)
     self.timing['step_ms'] = 1e3 * (time.perf_counter() - t0)
 
+# %% ../nbs/14_sampler.ipynb #8ae82d8f
+@patch
 def _step_changed(self:SamplerWidget, change):
     "The slider (or the play button through it) moved."
     self.show_step(change['new'])
 
+# %% ../nbs/14_sampler.ipynb #2de7a6ff
+@patch
 def _reset_step(self:SamplerWidget):
     "After a generation: the slider on its last step (the samples), or hidden when there is no path."
     p = self._path
@@ -426,16 +467,15 @@ def _reset_step(self:SamplerWidget):
     self.denoise_step.value = self.denoise_play.value = last
     self.show_step(last)  # the slider may have been on `last` already
 
-SamplerWidget.show_step, SamplerWidget._step_changed, SamplerWidget._reset_step = show_step, _step_changed, _reset_step
-
-@property
-def _kept_path(self:SamplerWidget) -> np.ndarray|None:
-    "The kept denoising states `(K, N, T, F)` on the model's scale, from noise (0) to the samples (-1); None without a path."
+# %% ../nbs/14_sampler.ipynb #db02783f
+@patch(as_prop=True)
+def path(self:SamplerWidget) -> np.ndarray|None:
+    ("The kept denoising states `(K, N, T, F)` on the model's scale, from noise (0) to the samples (-1); None without "
+     "a path.")
     return None if self._path is None else self._path.frames
 
-@property
-def _kept_steps(self:SamplerWidget) -> np.ndarray|None:
+# %% ../nbs/14_sampler.ipynb #be977bbf
+@patch(as_prop=True)
+def path_steps(self:SamplerWidget) -> np.ndarray|None:
     "The step number of each kept state (0 .. steps); None without a path."
     return None if self._path is None else self._path.steps
-
-SamplerWidget.path, SamplerWidget.path_steps = _kept_path, _kept_steps

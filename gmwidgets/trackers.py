@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from fastcore.basics import patch
 from .runschart import RunsChart
+from .train import valid_terms
 
 # %% auto #0
 __all__ = ['Poller', 'tensorboard_runs', 'TensorBoardFollower', 'CSVFollower', 'mlflow_runs', 'MLflowFollower',
@@ -316,7 +317,7 @@ class TensorBoardWriter:
         for k, v in terms.items(): self.writer.add_scalar(k, v, step)
 
     def on_step(self, run, step:int, terms:dict): self._write(step, terms)
-    def on_eval(self, run, step:int, terms:dict): self._write(step, {f"valid_{k}": v for k, v in terms.items()})
+    def on_eval(self, run, step:int, terms:dict): self._write(step, valid_terms(terms))
     def on_end(self, run):
         if self.writer is not None: self.writer.close(); self.writer = None
 
@@ -330,7 +331,7 @@ class MLflowWriter:
     def __repr__(self): return f"MLflowWriter({str(self.store)!r}, experiment={self.experiment!r})"
 
     def on_step(self, run, step:int, terms:dict): self._log(step, terms)
-    def on_eval(self, run, step:int, terms:dict): self._log(step, {f"valid_{k}": v for k, v in terms.items()})
+    def on_eval(self, run, step:int, terms:dict): self._log(step, valid_terms(terms))
     def on_end(self, run):
         self.client.set_terminated(self.run_id, 'FAILED' if run.state == 'failed' else 'FINISHED')
 

@@ -1,4 +1,5 @@
-"""`Run`: training in a background thread that the notebook can pause, resume, stop and step, with a history, callbacks and checkpoints.
+"""`Run`: training in a background thread that the notebook can pause, resume, stop and step, with a history,
+callbacks and checkpoints.
 
 Docs: https://gmwidgets.github.io/gmwidgets/train.html.md"""
 
@@ -17,7 +18,7 @@ from .core import atomic_write, check_number, check_terms
 from .loaders import as_data, batch_len, batch_to, batches_per_epoch, describe_batch, loss_of
 
 # %% auto #0
-__all__ = ['RunConfig', 'lr_factor', 'RunError', 'Run']
+__all__ = ['RunConfig', 'lr_factor', 'RunError', 'valid_terms', 'Run']
 
 # %% ../nbs/10_train.ipynb #55d8b5fc
 _OPTIMIZERS = {'adamw': torch.optim.AdamW, 'adam': torch.optim.Adam, 'sgd': torch.optim.SGD}
@@ -26,14 +27,14 @@ _SCHEDULES = ('constant', 'cosine', 'linear')
 @dataclass
 class RunConfig:
     "Settings of a `Run`."
-    lr: float = 3e-3                  # peak learning rate (with a callable optimizer: each param group's own lr is the peak)
+    lr: float = 3e-3                  # peak learning rate (a callable optimizer: each param group's own lr is the peak)
     optimizer: str|Callable = 'adamw' # 'adamw', 'adam', 'sgd', or a callable params -> torch.optim.Optimizer
     weight_decay: float = 0.0         # decoupled weight decay for the built-in optimizers
     batch_size: int = 64              # sequences per optimisation step
     max_steps: int|None = None        # stop ('finished') after this many optimisation steps in all
     epochs: int|None = None           # stop ('finished') after this many passes over the train split
     grad_clip: float|None = 1.0       # clip the gradient's global 2-norm to this; None: no clipping
-    schedule: str|Callable = 'constant' # 'constant', 'cosine', 'linear' (both decay to 0), or a callable step -> lr factor
+    schedule: str|Callable = 'constant' # 'constant', 'cosine', 'linear' (both decay to 0), or step -> lr factor
     warmup: int = 0                   # steps of linear warm-up from 0 before the schedule
     eval_every: int|None = None       # evaluate on 'valid' after every this many steps; None: never
     eval_batches: int|None = None     # batches per evaluation; None: the whole split
@@ -76,7 +77,8 @@ def lr_factor(step:int,          # updates made so far (0 for the first)
     "The learning-rate factor at `step`: linear warm-up, then constant, linear or cosine decay to 0 at `total`."
     if step < warmup: return (step + 1) / warmup
     if schedule == 'constant': return 1.0
-    if total is None: raise ValueError(f"schedule={schedule!r} needs the total number of steps: set max_steps or epochs")
+    if total is None:
+        raise ValueError(f"schedule={schedule!r} needs the total number of steps: set max_steps or epochs")
     p = min(1.0, (step - warmup) / max(1, total - warmup))  # progress after warm-up, 0 -> 1
     if schedule == 'linear': return 1.0 - p
     if schedule == 'cosine': return 0.5 * (1.0 + math.cos(math.pi * p))
@@ -88,12 +90,15 @@ class RunError(RuntimeError):
 
 def _floats(terms:dict, where:str) -> dict[str, float]:
     "The scalar `terms` as python floats; the error names a term that is not a scalar."
-    if not isinstance(terms, dict): raise TypeError(f"{where} returned {type(terms).__name__}: expected a dict of scalar terms")
+    if not isinstance(terms, dict):
+        raise TypeError(f"{where} returned {type(terms).__name__}: expected a dict of scalar terms")
     out = {}
     for k, v in terms.items():
         if isinstance(v, torch.Tensor) and v.numel() == 1: out[k] = v.item()
         elif isinstance(v, (int, float)): out[k] = float(v)
-        else: raise ValueError(f"{where} term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: expected a scalar")
+        else:
+            raise ValueError(f"{where} term {k!r} is {type(v).__name__} of shape {tuple(getattr(v, 'shape', ()))}: "
+                             "expected a scalar")
     return out
 
 _KEPT = "the run stopped before applying this update, so the model keeps the weights of step {prev}"
@@ -105,7 +110,8 @@ def _check_finite(terms:dict[str, float], # named values
                  ):
     "Raise `FloatingPointError` naming the step and the first non-finite value in `terms`."
     for k, v in terms.items():
-        if not math.isfinite(v): raise FloatingPointError(f"step {step}: {what} {k!r} is {v}; " + then.format(prev=step - 1))
+        if not math.isfinite(v):
+            raise FloatingPointError(f"step {step}: {what} {k!r} is {v}; " + then.format(prev=step - 1))
 
 # %% ../nbs/10_train.ipynb #92aa7caf
 def _grad_norm(params:list, clip:float|None) -> torch.Tensor:
@@ -145,7 +151,13 @@ def _make_optimizer(model:torch.nn.Module, c:RunConfig) -> torch.optim.Optimizer
     if callable(c.optimizer): return c.optimizer(params)
     return _OPTIMIZERS[c.optimizer](params, lr=c.lr, weight_decay=c.weight_decay)
 
-# %% ../nbs/10_train.ipynb #126d1783
+# %% ../nbs/10_train.ipynb #89fa5c3f
+def valid_terms(terms:dict, # loss terms of an evaluation, e.g. {'loss': 1.2}
+               ) -> dict:
+    "The names a history and every view give evaluation terms: `valid_` before each."
+    return {f"valid_{k}": v for k, v in terms.items()}
+
+# %% ../nbs/10_train.ipynb #ef7763e3
 _FORMAT = 'gmwidgets.run/1'
 _HISTORY_COLUMNS = ['step', 'epoch', 'time', 'lr', 'samples_per_s']
 _run_ids = itertools.count(1)
@@ -158,16 +170,19 @@ def _stop_runs_at_exit(timeout:float=10.0):
     for r in runs: r.stop()
     for r in runs: r._thread.join(timeout)
 
+# %% ../nbs/10_train.ipynb #4e29b316
 class Run:
-    "Train `model` on `data` in a background thread, with pause/resume/stop/step controls, history, callbacks and checkpoints."
+    ("Train `model` on `data` in a background thread, with pause/resume/stop/step controls, history, callbacks and "
+     "checkpoints.")
     def __init__(self, model:torch.nn.Module, # has `loss(batch) -> dict` (and optionally `train_step(batch, opt)`)
                  data,                   # a `SeqData`, a DataLoader or re-iterable of batches, a Dataset, tensors
-                 *, callbacks=(),        # objects with any of `on_start`, `on_step`, `on_eval`, `on_state`, `on_error`, `on_end`
+                 *, callbacks=(),        # objects with any of on_start, on_step, on_eval, on_state, on_error, on_end
                  valid=None,             # validation data of the same kinds, when `data` is not a `SeqData`
                  loss_fn=None,           # `loss_fn(model, batch) -> dict or scalar tensor`; None: `model.loss`
                  **config):              # the settings of `RunConfig`
         if loss_fn is None and not hasattr(model, 'loss') and not hasattr(model, 'train_step'):
-            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): pass loss_fn=(model, batch) -> loss")
+            raise TypeError(f"model {type(model).__name__} has no loss(batch) or train_step(batch, opt): pass "
+                            "loss_fn=(model, batch) -> loss")
         self.config = RunConfig(**config)
         self.model, self.data, self.callbacks = model, as_data(data, valid), list(callbacks)
         self.loss_fn, self._loss = loss_fn, (loss_of(model, loss_fn) if loss_fn or hasattr(model, 'loss') else None)
@@ -194,299 +209,338 @@ class Run:
 
     @property
     def history(self) -> pd.DataFrame:
-        "One row per optimisation step: step, epoch, time, the loss terms, lr, samples_per_s and `valid_*` on eval steps."
+        ("One row per optimisation step: step, epoch, time, the loss terms, lr, samples_per_s and `valid_*` on eval "
+         "steps.")
         rows = self._rows[:]  # a snapshot: the loop may append meanwhile
         return pd.DataFrame(rows) if rows else pd.DataFrame(columns=_HISTORY_COLUMNS)
 
-    # -- controls: strict when asking for work, no-ops when asking for less
-    def start(self) -> Run:
-        "Start training in a daemon thread and return at once."
-        with self._ctl:
-            if self._state != 'idle':
-                hint = '; use resume()' if self._state == 'paused' else ''
-                raise RuntimeError(f"run {self.name!r} is {self._state!r}: start() needs an idle run{hint}")
-            self._go.set(); self._launch()
-        return self
+# %% ../nbs/10_train.ipynb #62cb4f59
+@patch
+def start(self:Run) -> Run:
+    "Start training in a daemon thread and return at once."
+    with self._ctl:
+        if self._state != 'idle':
+            hint = '; use resume()' if self._state == 'paused' else ''
+            raise RuntimeError(f"run {self.name!r} is {self._state!r}: start() needs an idle run{hint}")
+        self._go.set(); self._launch()
+    return self
 
-    def pause(self) -> Run:
-        "Pause before the next optimisation step; a no-op unless running."
-        with self._ctl:
-            if self._state == 'running': self._budget = None; self._go.clear()
-        return self
+# %% ../nbs/10_train.ipynb #a9c735b1
+@patch
+def pause(self:Run) -> Run:
+    "Pause before the next optimisation step; a no-op unless running."
+    with self._ctl:
+        if self._state == 'running': self._budget = None; self._go.clear()
+    return self
 
-    def resume(self) -> Run:
-        "Go on training after `pause()` or `step(n)`."
-        with self._ctl:
-            if not (self._alive() and not self._go.is_set()):
-                raise RuntimeError(f"run {self.name!r} is {self._state!r}: resume() needs a paused run")
-            self._budget = None; self._go.set()
-        return self
+# %% ../nbs/10_train.ipynb #5a8c762a
+@patch
+def resume(self:Run) -> Run:
+    "Go on training after `pause()` or `step(n)`."
+    with self._ctl:
+        if not (self._alive() and not self._go.is_set()):
+            raise RuntimeError(f"run {self.name!r} is {self._state!r}: resume() needs a paused run")
+        self._budget = None; self._go.set()
+    return self
 
-    def step(self, n:int=1, # optimisation steps to make
-            ) -> Run:
-        "From idle or paused: make exactly `n` more optimisation steps, then pause."
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-            raise TypeError(f"n={n!r}: need an integer number of steps")
-        if n < 1: raise ValueError(f"n={n}: need n >= 1")
-        with self._ctl:
-            if self._state == 'idle': self._budget = n; self._go.set(); self._launch()
-            elif self._alive() and not self._go.is_set(): self._budget = n; self._go.set()
-            else: raise RuntimeError(f"run {self.name!r} is {self._state!r}: step(n) needs an idle or paused run")
-        return self
+# %% ../nbs/10_train.ipynb #346855c4
+@patch
+def step(self:Run, n:int=1, # optimisation steps to make
+        ) -> Run:
+    "From idle or paused: make exactly `n` more optimisation steps, then pause."
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n={n!r}: need an integer number of steps")
+    if n < 1: raise ValueError(f"n={n}: need n >= 1")
+    with self._ctl:
+        if self._state == 'idle': self._budget = n; self._go.set(); self._launch()
+        elif self._alive() and not self._go.is_set(): self._budget = n; self._go.set()
+        else: raise RuntimeError(f"run {self.name!r} is {self._state!r}: step(n) needs an idle or paused run")
+    return self
 
-    def stop(self) -> Run:
-        "End the run before the next optimisation step (state 'stopped'); a no-op unless running or paused."
-        with self._ctl:
-            if self._alive(): self._stop.set(); self._go.set()
-        return self
+# %% ../nbs/10_train.ipynb #a7f61f57
+@patch
+def stop(self:Run) -> Run:
+    "End the run before the next optimisation step (state 'stopped'); a no-op unless running or paused."
+    with self._ctl:
+        if self._alive(): self._stop.set(); self._go.set()
+    return self
 
-    def wait(self, timeout:float|None=None, # seconds; None: until the loop ends (a paused run never does)
-            ) -> bool:
-        "Wait for the loop to end: True if it has, False on timeout. Raises `RunError` if the run failed."
-        if self._thread is None: raise RuntimeError(f"run {self.name!r} is {self._state!r}: start() it before wait()")
-        # An Event, not Thread.join: a KeyboardInterrupt inside join() can leave the thread marked dead while it runs
-        # (CPython before 3.12). Waiting in short slices also lets the kernel's interrupt button in at once.
-        end = None if timeout is None else time.monotonic() + timeout
-        try:
-            while not self._done.wait(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))):
-                if end is not None and time.monotonic() >= end: return False
-        except KeyboardInterrupt:  # the interrupt ends the wait, not the run
-            raise KeyboardInterrupt(f"wait() interrupted; run {self.name!r} is still {self._state!r}: "
-                                    "run.stop() ends it") from None
-        self._thread.join(1.0)  # the thread has ended its loop: let it exit
-        if self.error is not None: raise RunError(self.error_message) from self.error
-        return True
+# %% ../nbs/10_train.ipynb #223170fd
+@patch
+def wait(self:Run, timeout:float|None=None, # seconds; None: until the loop ends (a paused run never does)
+        ) -> bool:
+    "Wait for the loop to end: True if it has, False on timeout. Raises `RunError` if the run failed."
+    if self._thread is None: raise RuntimeError(f"run {self.name!r} is {self._state!r}: start() it before wait()")
+    # An Event, not Thread.join: a KeyboardInterrupt inside join() can leave the thread marked dead while it runs
+    # (CPython before 3.12). Waiting in short slices also lets the kernel's interrupt button in at once.
+    end = None if timeout is None else time.monotonic() + timeout
+    try:
+        while not self._done.wait(0.1 if end is None else max(0.0, min(0.1, end - time.monotonic()))):
+            if end is not None and time.monotonic() >= end: return False
+    except KeyboardInterrupt:  # the interrupt ends the wait, not the run
+        raise KeyboardInterrupt(f"wait() interrupted; run {self.name!r} is still {self._state!r}: "
+                                "run.stop() ends it") from None
+    self._thread.join(1.0)  # the thread has ended its loop: let it exit
+    if self.error is not None: raise RunError(self.error_message) from self.error
+    return True
 
-    def _alive(self) -> bool: return self._state in ('running', 'paused')
+# %% ../nbs/10_train.ipynb #bb9163a6
+@patch
+def _alive(self:Run) -> bool: return self._state in ('running', 'paused')
 
-    def _launch(self):
-        "Set state 'running' and start the worker thread (the caller holds `_ctl`)."
-        self._state, self._done = 'running', threading.Event()
-        self._thread = threading.Thread(target=self._work, name=f"gmwidgets-run-{self.name}", daemon=True)
-        self._thread.start()
-        _live_runs.add(self)
+# %% ../nbs/10_train.ipynb #84f6df35
+@patch
+def _launch(self:Run):
+    "Set state 'running' and start the worker thread (the caller holds `_ctl`)."
+    self._state, self._done = 'running', threading.Event()
+    self._thread = threading.Thread(target=self._work, name=f"gmwidgets-run-{self.name}", daemon=True)
+    self._thread.start()
+    _live_runs.add(self)
 
-    # -- callbacks
-    def add_callback(self, cb) -> Run:
-        "Add callback `cb`; it is called from the next event on."
-        self.callbacks = self.callbacks + [cb]  # a new list, so the loop iterates a snapshot
-        return self
+# %% ../nbs/10_train.ipynb #6332eb1d
+@patch
+def add_callback(self:Run, cb) -> Run:
+    "Add callback `cb`; it is called from the next event on."
+    self.callbacks = self.callbacks + [cb]  # a new list, so the loop iterates a snapshot
+    return self
 
-    def remove_callback(self, cb) -> Run:
-        "Remove callback `cb`."
-        if not any(c is cb for c in self.callbacks): raise ValueError(f"callback {cb!r} is not in this run's callbacks")
-        self.callbacks = [c for c in self.callbacks if c is not cb]
-        return self
+# %% ../nbs/10_train.ipynb #149ef3c5
+@patch
+def remove_callback(self:Run, cb) -> Run:
+    "Remove callback `cb`."
+    if not any(c is cb for c in self.callbacks): raise ValueError(f"callback {cb!r} is not in this run's callbacks")
+    self.callbacks = [c for c in self.callbacks if c is not cb]
+    return self
 
-    def _emit(self, hook:str, *args):
-        "Call `hook(self, *args)` on every callback that has it; record a failure and warn once per callback."
-        for cb in self.callbacks:
-            f = getattr(cb, hook, None)
-            if f is None: continue
-            try: f(self, *args)
-            except Exception as e:
-                self.callback_errors.append((cb, hook, e))
-                if id(cb) in self._warned: continue
-                self._warned.add(id(cb))
-                warnings.warn(f"callback {cb!r} raised {e!r} in {hook}; training goes on (see run.callback_errors)", RuntimeWarning, stacklevel=2)
-
-    def _set_state(self, state:str):
-        "Set the state and tell the callbacks, if it changed."
-        if state == self._state: return
-        self._state = state
-        self._emit('on_state', state)
-
-    # -- one optimisation step
-    def _total_steps(self) -> int|None:
-        "Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is known."
-        c = self.config
-        per_epoch = batches_per_epoch(self.data, c.batch_size) if c.epochs is not None else None
-        budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]
-        return min(budgets) if budgets else None
-
-    def _lr_factor(self, step:int) -> float:
-        "Learning-rate factor for the update after `step` updates."
-        c = self.config
-        if not callable(c.schedule): return lr_factor(step, c.schedule, c.warmup, self._total_steps())
-        return float(c.schedule(step)) * (lr_factor(step, 'constant', c.warmup) if step < c.warmup else 1.0)
-
-    def _default_step(self, batch:torch.Tensor, k:int) -> dict[str, float]:
-        "Update on `batch` as step `k`; raise before the update if a term or the gradient norm is not finite."
-        self.opt.zero_grad(set_to_none=True)
-        terms = check_terms(self._loss(batch))
-        out = _floats(terms, self._loss_name)
-        _check_finite(out, k)
-        terms['loss'].backward()
-        params = [p for g in self.opt.param_groups for p in g['params']]
-        out['grad_norm'] = _grad_norm(params, self.config.grad_clip).item()
-        _check_finite({'grad_norm': out['grad_norm']}, k, what='gradient')
-        self.opt.step()
-        return out
-
-    def _param_groups(self) -> list[dict]:
-        "The param groups the lr schedule drives: the model's own optimisers' (`model.optimizers()`), else the run's."
-        own = self.model.optimizers() if hasattr(self.model, 'train_step') and hasattr(self.model, 'optimizers') else ()
-        return [g for o in (list(own) or [self.opt]) for g in o.param_groups]
-
-    def _optimise(self, batch:torch.Tensor) -> dict[str, float]:
-        "One optimisation step on `batch`; its terms as floats, with `lr`."
-        k, f = self.step_count + 1, self._lr_factor(self.step_count)
-        for g, lr in zip(self._param_groups(), self._base_lrs): g['lr'] = lr * f
-        if self.loss_fn is None and hasattr(self.model, 'train_step'):
-            self._where = f"model.train_step() at step {k}, on {describe_batch(batch)}"
-            out = _floats(self.model.train_step(batch, self.opt), 'train_step()')
-            _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the model")
-        else:
-            self._where = f"{self._loss_name} at step {k}, on {describe_batch(batch)}"
-            out = self._default_step(batch, k)
-        return {**out, 'lr': self._base_lrs[0] * f}
-
-    def evaluate(self, split:str='valid', # which split of the data
-                 max_batches:int|None=None, # the first this many batches; None: all
-                ) -> dict[str, float]:
-        "The mean of every term of `model.loss` over `split`, weighted by batch size, without gradients and in eval mode."
-        sums, n, dev = {}, 0, _device(self.model)
-        batches = itertools.islice(self.data.batches(split, batch_size=self.config.batch_size, shuffle=False), max_batches)
-        with self.lock, torch.no_grad():
-            was = self.model.training
-            self.model.eval()
-            try:
-                for batch in batches:
-                    b = batch_len(batch)
-                    try: terms = _floats(check_terms(self._loss(batch_to(batch, dev))), self._loss_name)
-                    except Exception as e:  # name the user's function and the batch it could not use
-                        raise RuntimeError(f"{self._loss_name} failed in evaluate({split!r}) on {describe_batch(batch)}: "
-                                           f"{type(e).__name__}: {e}") from e
-                    for k, v in terms.items(): sums[k] = sums.get(k, 0.0) + v * b
-                    n += b
-            finally: self.model.train(was)
-        if n == 0: raise ValueError(f"split {split!r} gave no batches: expected at least one")
-        return {k: v / n for k, v in sums.items()}
-
-    # -- the loop (worker thread)
-    def _work(self):
-        "The worker thread: run the loop, keep any error, tell the callbacks."
-        if self.config.num_threads: torch.set_num_threads(self.config.num_threads)
-        self._dev, self._t_go = _device(self.model), time.perf_counter()
-        self._t_last = self._t_go
-        self.model.train()
-        try:
-            self._emit('on_start')
-            self._emit('on_state', 'running')  # start() set it already, from the caller's thread
-            final = self._loop()
+# %% ../nbs/10_train.ipynb #54678e39
+@patch
+def _emit(self:Run, hook:str, *args):
+    "Call `hook(self, *args)` on every callback that has it; record a failure and warn once per callback."
+    for cb in self.callbacks:
+        f = getattr(cb, hook, None)
+        if f is None: continue
+        try: f(self, *args)
         except Exception as e:
-            self.error, self.traceback = e, tb.format_exc()
-            self.error_message = f"run {self.name!r} failed in {self._where}: {type(e).__name__}: {e}"
-            self._emit('on_error', e)
-            final = 'failed'
-        except BaseException:  # KeyboardInterrupt or SystemExit from the model: 'stopped', never wedged
-            final = 'stopped'
+            self.callback_errors.append((cb, hook, e))
+            if id(cb) in self._warned: continue
+            self._warned.add(id(cb))
+            warnings.warn(f"callback {cb!r} raised {e!r} in {hook}; training goes on (see run.callback_errors)",
+                          RuntimeWarning, stacklevel=2)
+
+# %% ../nbs/10_train.ipynb #92410001
+@patch
+def _set_state(self:Run, state:str):
+    "Set the state and tell the callbacks, if it changed."
+    if state == self._state: return
+    self._state = state
+    self._emit('on_state', state)
+
+# %% ../nbs/10_train.ipynb #a63cd97c
+@patch
+def _lr_factor(self:Run, step:int) -> float:
+    "Learning-rate factor for the update after `step` updates."
+    c = self.config
+    if not callable(c.schedule): return lr_factor(step, c.schedule, c.warmup, self.total_steps)
+    return float(c.schedule(step)) * (lr_factor(step, 'constant', c.warmup) if step < c.warmup else 1.0)
+
+# %% ../nbs/10_train.ipynb #b3e39f99
+@patch
+def _default_step(self:Run, batch:torch.Tensor, k:int) -> dict[str, float]:
+    "Update on `batch` as step `k`; raise before the update if a term or the gradient norm is not finite."
+    self.opt.zero_grad(set_to_none=True)
+    terms = check_terms(self._loss(batch))
+    out = _floats(terms, self._loss_name)
+    _check_finite(out, k)
+    terms['loss'].backward()
+    params = [p for g in self.opt.param_groups for p in g['params']]
+    out['grad_norm'] = _grad_norm(params, self.config.grad_clip).item()
+    _check_finite({'grad_norm': out['grad_norm']}, k, what='gradient')
+    self.opt.step()
+    return out
+
+# %% ../nbs/10_train.ipynb #bbb7f383
+@patch
+def _param_groups(self:Run) -> list[dict]:
+    "The param groups the lr schedule drives: the model's own optimisers' (`model.optimizers()`), else the run's."
+    own = self.model.optimizers() if hasattr(self.model, 'train_step') and hasattr(self.model, 'optimizers') else ()
+    return [g for o in (list(own) or [self.opt]) for g in o.param_groups]
+
+# %% ../nbs/10_train.ipynb #811ddca3
+@patch
+def _optimise(self:Run, batch:torch.Tensor) -> dict[str, float]:
+    "One optimisation step on `batch`; its terms as floats, with `lr`."
+    k, f = self.step_count + 1, self._lr_factor(self.step_count)
+    for g, lr in zip(self._param_groups(), self._base_lrs): g['lr'] = lr * f
+    if self.loss_fn is None and hasattr(self.model, 'train_step'):
+        self._where = f"model.train_step() at step {k}, on {describe_batch(batch)}"
+        out = _floats(self.model.train_step(batch, self.opt), 'train_step()')
+        _check_finite(out, k, what='train_step() term', then="the run stopped; train_step() had already updated the "
+                                                             "model")
+    else:
+        self._where = f"{self._loss_name} at step {k}, on {describe_batch(batch)}"
+        out = self._default_step(batch, k)
+    return {**out, 'lr': self._base_lrs[0] * f}
+
+# %% ../nbs/10_train.ipynb #0c6e0451
+@patch
+def evaluate(self:Run, split:str='valid', # which split of the data
+             max_batches:int|None=None, # the first this many batches; None: all
+            ) -> dict[str, float]:
+    "The mean of every term of `model.loss` over `split`, weighted by batch size, without gradients and in eval mode."
+    sums, n, dev = {}, 0, _device(self.model)
+    batches = itertools.islice(self.data.batches(split, batch_size=self.config.batch_size, shuffle=False), max_batches)
+    with self.lock, torch.no_grad():
+        was = self.model.training
+        self.model.eval()
         try:
-            if self._state == 'running': self._elapsed += time.perf_counter() - self._t_go
-            self._set_state(final)
-            self._emit('on_end')
-        finally: self._done.set()
+            for batch in batches:
+                b = batch_len(batch)
+                try: terms = _floats(check_terms(self._loss(batch_to(batch, dev))), self._loss_name)
+                except Exception as e:  # name the user's function and the batch it could not use
+                    raise RuntimeError(f"{self._loss_name} failed in evaluate({split!r}) on {describe_batch(batch)}: "
+                                       f"{type(e).__name__}: {e}") from e
+                for k, v in terms.items(): sums[k] = sums.get(k, 0.0) + v * b
+                n += b
+        finally: self.model.train(was)
+    if n == 0: raise ValueError(f"split {split!r} gave no batches: expected at least one")
+    return {k: v / n for k, v in sums.items()}
 
-    def _loop(self) -> str:
-        "Train until stopped or done; return the final state."
-        c, batches = self.config, self._epoch_batches()
-        while True:
-            self._where = f"data.batches('train') in epoch {self.epoch}"
-            batch = next(batches, None)
-            if batch is None or (c.max_steps is not None and self.step_count >= c.max_steps): return 'finished'
-            if not self._wait_go(): return 'stopped'
-            self._train_one(batch)
+# %% ../nbs/10_train.ipynb #e4ac98cb
+@patch
+def _work(self:Run):
+    "The worker thread: run the loop, keep any error, tell the callbacks."
+    if self.config.num_threads: torch.set_num_threads(self.config.num_threads)
+    self._dev, self._t_go = _device(self.model), time.perf_counter()
+    self._t_last = self._t_go
+    self.model.train()
+    try:
+        self._emit('on_start')
+        self._emit('on_state', 'running')  # start() set it already, from the caller's thread
+        final = self._loop()
+    except Exception as e:
+        self.error, self.traceback = e, tb.format_exc()
+        self.error_message = f"run {self.name!r} failed in {self._where}: {type(e).__name__}: {e}"
+        self._emit('on_error', e)
+        final = 'failed'
+    except BaseException:  # KeyboardInterrupt or SystemExit from the model: 'stopped', never wedged
+        final = 'stopped'
+    try:
+        if self._state == 'running': self._elapsed += time.perf_counter() - self._t_go
+        self._set_state(final)
+        self._emit('on_end')
+    finally: self._done.set()
 
-    def _epoch_batches(self):
-        "Train batches from the current position on, across epochs (epoch `e` shuffled with `seed + e`)."
-        c = self.config
-        while c.epochs is None or self.epoch < c.epochs:
-            it = self.data.batches('train', batch_size=c.batch_size, shuffle=True, seed=c.seed + self.epoch)
-            got = self._batch_in_epoch
-            for batch in itertools.islice(it, self._batch_in_epoch, None):
-                got += 1
-                yield batch
-            if got == 0: raise ValueError(f"data.batches('train') gave no batches in epoch {self.epoch}: expected at least one")
-            self.epoch, self._batch_in_epoch = self.epoch + 1, 0
+# %% ../nbs/10_train.ipynb #e99d4ce5
+@patch
+def _loop(self:Run) -> str:
+    "Train until stopped or done; return the final state."
+    c, batches = self.config, self._epoch_batches()
+    while True:
+        self._where = f"data.batches('train') in epoch {self.epoch}"
+        batch = next(batches, None)
+        if batch is None or (c.max_steps is not None and self.step_count >= c.max_steps): return 'finished'
+        if not self._wait_go(): return 'stopped'
+        self._train_one(batch)
 
-    def _wait_go(self) -> bool:
-        "Block while paused (pausing when a step budget is spent); False if the run should stop."
+# %% ../nbs/10_train.ipynb #b083d017
+@patch
+def _epoch_batches(self:Run):
+    "Train batches from the current position on, across epochs (epoch `e` shuffled with `seed + e`)."
+    c = self.config
+    while c.epochs is None or self.epoch < c.epochs:
+        it = self.data.batches('train', batch_size=c.batch_size, shuffle=True, seed=c.seed + self.epoch)
+        got = self._batch_in_epoch
+        for batch in itertools.islice(it, self._batch_in_epoch, None):
+            got += 1
+            yield batch
+        if got == 0:
+            raise ValueError(f"data.batches('train') gave no batches in epoch {self.epoch}: expected at least one")
+        self.epoch, self._batch_in_epoch = self.epoch + 1, 0
+
+# %% ../nbs/10_train.ipynb #bec5c2f3
+@patch
+def _wait_go(self:Run) -> bool:
+    "Block while paused (pausing when a step budget is spent); False if the run should stop."
+    with self._ctl:
+        if self._budget == 0: self._budget = None; self._go.clear()
+    if not self._go.is_set():
+        self._elapsed += time.perf_counter() - self._t_go
+        self._set_state('paused')
+        self._go.wait()
+        self._t_go = self._t_last = time.perf_counter()
+    if self._stop.is_set(): return False
+    self._set_state('running')
+    return True
+
+# %% ../nbs/10_train.ipynb #01a9f2c6
+@patch
+def _clock(self:Run) -> float:
+    "Seconds of running time (pauses excluded)."
+    return self._elapsed + (time.perf_counter() - self._t_go)
+
+# %% ../nbs/10_train.ipynb #f3807deb
+@patch
+def _train_one(self:Run, batch:torch.Tensor):
+    "One step: optimise, count, evaluate if due, record the history row, tell the callbacks."
+    self.lock.yield_to_waiting()  # a thread waiting to read the weights goes first
+    with self.lock:
+        terms = self._optimise(batch_to(batch, self._dev))
+        self.step_count += 1
+        self._batch_in_epoch += 1
         with self._ctl:
-            if self._budget == 0: self._budget = None; self._go.clear()
-        if not self._go.is_set():
-            self._elapsed += time.perf_counter() - self._t_go
-            self._set_state('paused')
-            self._go.wait()
-            self._t_go = self._t_last = time.perf_counter()
-        if self._stop.is_set(): return False
-        self._set_state('running')
-        return True
+            if self._budget: self._budget -= 1
+    row = dict(step=self.step_count, epoch=self.epoch, time=self._clock(), **terms,
+               samples_per_s=batch_len(batch) / max(1e-9, time.perf_counter() - self._t_last))
+    due = self.config.eval_every and self.step_count % self.config.eval_every == 0
+    if due:
+        self._where = f"evaluate() after step {self.step_count}"
+        vterms = self.evaluate('valid', self.config.eval_batches)
+        row.update(valid_terms(vterms))
+    self._rows.append(row)
+    self._emit('on_step', self.step_count, terms)
+    if due: self._emit('on_eval', self.step_count, vterms)
+    self._t_last = time.perf_counter()
 
-    def _clock(self) -> float:
-        "Seconds of running time (pauses excluded)."
-        return self._elapsed + (time.perf_counter() - self._t_go)
+# %% ../nbs/10_train.ipynb #f8eeff33
+@patch
+def save(self:Run, path, # where to write the checkpoint
+        ):
+    "Save model and optimizer state, position, config and history to `path` (atomic; consistent while training)."
+    cfg = {f.name: getattr(self.config, f.name) for f in fields(RunConfig)}
+    callables = [k for k, v in cfg.items() if callable(v)]
+    with self.lock:  # serialised in memory under the lock, written to disk after it
+        ck = dict(format=_FORMAT, name=self.name, model=self.model.state_dict(), optimizer=self.opt.state_dict(),
+                  step=self.step_count, epoch=self.epoch, batch_in_epoch=self._batch_in_epoch,
+                  elapsed=float(self._rows[-1]['time']) if self._rows else 0.0, history=self._rows[:],
+                  config={k: (None if k in callables else v) for k, v in cfg.items()}, callables=callables,
+                  model_class=type(self.model).__name__, model_config=_model_config(self.model))
+        buf = io.BytesIO(); torch.save(ck, buf)
+    return atomic_write(path, buf.getbuffer())  # all or nothing: a crash leaves the previous checkpoint
 
-    def _train_one(self, batch:torch.Tensor):
-        "One step: optimise, count, evaluate if due, record the history row, tell the callbacks."
-        self.lock.yield_to_waiting()  # a thread waiting to read the weights goes first
-        with self.lock:
-            terms = self._optimise(batch_to(batch, self._dev))
-            self.step_count += 1
-            self._batch_in_epoch += 1
-            with self._ctl:
-                if self._budget: self._budget -= 1
-        row = dict(step=self.step_count, epoch=self.epoch, time=self._clock(), **terms,
-                   samples_per_s=batch_len(batch) / max(1e-9, time.perf_counter() - self._t_last))
-        due = self.config.eval_every and self.step_count % self.config.eval_every == 0
-        if due:
-            self._where = f"evaluate() after step {self.step_count}"
-            vterms = self.evaluate('valid', self.config.eval_batches)
-            row.update({f"valid_{k}": v for k, v in vterms.items()})
-        self._rows.append(row)
-        self._emit('on_step', self.step_count, terms)
-        if due: self._emit('on_eval', self.step_count, vterms)
-        self._t_last = time.perf_counter()
-
-    # -- checkpoints
-    def save(self, path, # where to write the checkpoint
-            ):
-        "Save model and optimizer state, position, config and history to `path` (atomic; consistent while training)."
-        cfg = {f.name: getattr(self.config, f.name) for f in fields(RunConfig)}
-        callables = [k for k, v in cfg.items() if callable(v)]
-        with self.lock:  # serialised in memory under the lock, written to disk after it
-            ck = dict(format=_FORMAT, name=self.name, model=self.model.state_dict(), optimizer=self.opt.state_dict(),
-                      step=self.step_count, epoch=self.epoch, batch_in_epoch=self._batch_in_epoch,
-                      elapsed=float(self._rows[-1]['time']) if self._rows else 0.0, history=self._rows[:],
-                      config={k: (None if k in callables else v) for k, v in cfg.items()}, callables=callables,
-                      model_class=type(self.model).__name__, model_config=_model_config(self.model))
-            buf = io.BytesIO(); torch.save(ck, buf)
-        return atomic_write(path, buf.getbuffer())  # all or nothing: a crash leaves the previous checkpoint
-
-    @classmethod
-    def load(cls, path,            # a checkpoint written by `Run.save`
-             model:torch.nn.Module, # same class, config and shapes: its weights are replaced (untouched on a mismatch)
-             data,                 # the data to train on
-             callbacks=(),         # callbacks of the new run
-             **overrides,          # settings that replace the saved ones (required for a callable optimizer or schedule)
-            ) -> Run:
-        "A new idle `Run` restored from `path`: weights, optimizer state, position and history; `start()` continues it."
-        ck = _read_checkpoint(path)
-        missing = [k for k in ck['callables'] if k not in overrides]
-        if missing: raise ValueError(f"{path}: the saved {missing} were callables, which a checkpoint cannot hold: pass them to Run.load")
-        _check_fits(ck, model, path)  # everything is checked before the model is touched
-        run = cls(model, data, callbacks=callbacks, **{**ck['config'], **overrides})
-        try: run.opt.load_state_dict(ck['optimizer'])
-        except (ValueError, KeyError, RuntimeError) as e:
-            raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
-        model.load_state_dict(ck['model'])
-        run.step_count, run.epoch, run._batch_in_epoch, run._elapsed = ck['step'], ck['epoch'], ck['batch_in_epoch'], ck['elapsed']
-        run._rows = list(ck['history'])
-        return run
-
-    def dashboard(self):
-        "A `TrainingDashboard` showing this run (imports the widget layer only now)."
-        from gmwidgets.dashboard import TrainingDashboard
-        return TrainingDashboard(self)
+# %% ../nbs/10_train.ipynb #c5a53159
+@patch(cls_method=True)
+def load(cls:Run, path,            # a checkpoint written by `Run.save`
+         model:torch.nn.Module, # same class, config and shapes: its weights are replaced (untouched on a mismatch)
+         data,                 # the data to train on
+         callbacks=(),         # callbacks of the new run
+         **overrides,          # settings that replace the saved ones (required for a callable optimizer or schedule)
+        ) -> Run:
+    "A new idle `Run` restored from `path`: weights, optimizer state, position and history; `start()` continues it."
+    ck = _read_checkpoint(path)
+    missing = [k for k in ck['callables'] if k not in overrides]
+    if missing:
+        raise ValueError(f"{path}: the saved {missing} were callables, which a checkpoint cannot hold: pass them to "
+                         "Run.load")
+    _check_fits(ck, model, path)  # everything is checked before the model is touched
+    run = cls(model, data, callbacks=callbacks, **{**ck['config'], **overrides})
+    try: run.opt.load_state_dict(ck['optimizer'])
+    except (ValueError, KeyError, RuntimeError) as e:
+        raise ValueError(f"{path}: its optimizer state does not fit this run's optimizer ({e})") from None
+    model.load_state_dict(ck['model'])
+    run.step_count, run.epoch = ck['step'], ck['epoch']
+    run._batch_in_epoch, run._elapsed = ck['batch_in_epoch'], ck['elapsed']
+    run._rows = list(ck['history'])
+    return run
 
 # %% ../nbs/10_train.ipynb #b638005c
 _CHECKPOINT_KEYS = ('model', 'optimizer', 'step', 'epoch', 'batch_in_epoch', 'elapsed', 'history', 'config',
@@ -532,23 +586,47 @@ def _check_fits(ck:dict, model:torch.nn.Module, path):
         raise ValueError(f"{path}: damaged Run checkpoint, 'model' is a {type(ck['model']).__name__}")
     bad = _shape_problems(ck['model'], model.state_dict())
     if bad:
-        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): " + '; '.join(bad[:8]))
+        raise ValueError(f"{path}: tensors do not fit {type(model).__name__} ({len(bad)} problems): "
+                         + '; '.join(bad[:8]))
 
 # %% ../nbs/10_train.ipynb #a0b6e9fa
 @patch(as_prop=True)
 def total_steps(self:Run) -> int|None:
-    "Optimisation steps the run makes in all, or None when that is not known before it ends."
-    return self._total_steps()
+    ("Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is "
+     "known.")
+    c = self.config
+    per_epoch = batches_per_epoch(self.data, c.batch_size) if c.epochs is not None else None
+    budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]
+    return min(budgets) if budgets else None
+
+# %% ../nbs/10_train.ipynb #e2663bc6
+@patch(as_prop=True)
+def rows(self:Run) -> list[dict]:
+    "The history rows so far as dicts (a snapshot: the loop may append meanwhile); lighter than `history` for a view."
+    return self._rows[:]
+
+@patch(as_prop=True)
+def last_row(self:Run) -> dict:
+    "A copy of the latest history row, or `{}` before the first step."
+    rows = self._rows
+    return dict(rows[-1]) if rows else {}
+
+# %% ../nbs/10_train.ipynb #18fe76e0
+@patch
+def dashboard(self:Run):
+    "A `TrainingDashboard` of this run, once `gmwidgets.dashboard` (the view layer) is imported: it replaces this."
+    raise RuntimeError("run.dashboard() comes with the view layer: `import gmwidgets.dashboard` first "
+                       "(or show `TrainingDashboard(run)`)")
 
 # %% ../nbs/10_train.ipynb #b1be100b
-import gmwidgets
+from .hooks import run_hooks
 _launch_thread = getattr(Run, '_launch_thread', Run._launch)  # the plain launch, kept when this cell runs again
 
 @patch
 def _launch(self:Run):
-    "Start the worker thread, then pass the run to each of `gmwidgets.run_hooks`."
+    "Start the worker thread, then pass the run to each of `run_hooks`."
     _launch_thread(self)
-    for hook in list(gmwidgets.run_hooks):
+    for hook in list(run_hooks):
         try: hook(self)
         except Exception as e: warnings.warn(f"run hook {hook!r} raised {e!r}; training goes on", RuntimeWarning)
 Run._launch_thread = _launch_thread

@@ -1,4 +1,5 @@
-"""The TimeGAN evaluation suite for synthetic time series: discriminative and predictive scores, plus cheap diagnostics (MMD, ACF, marginals, PCA).
+"""The TimeGAN evaluation suite for synthetic time series: discriminative and predictive scores, plus cheap
+diagnostics (MMD, ACF, marginals, PCA).
 
 Docs: https://gmwidgets.github.io/gmwidgets/tseval.html.md"""
 
@@ -6,7 +7,6 @@ Docs: https://gmwidgets.github.io/gmwidgets/tseval.html.md"""
 
 # %% ../nbs/21_tseval.ipynb #bf66ebd5
 from __future__ import annotations
-import math
 from typing import Callable
 import numpy as np, pandas as pd, torch
 import torch.nn as nn
@@ -22,14 +22,17 @@ def as_windows(x, # (N, T, F) windows: tensor, array or list of (T, F) arrays
               ) -> np.ndarray:
     "`x` as a float32 `(N, T, F)` numpy array; the error names the shape that was given."
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if a.ndim != 3 or min(a.shape) < 1: raise ValueError(f"{what} of shape {a.shape}: expected (N, T, F) windows with N, T, F >= 1")
-    if not np.isfinite(a).all(): raise ValueError(f"{what} has {int((~np.isfinite(a)).sum())} non-finite values: expected finite windows")
+    if a.ndim != 3 or min(a.shape) < 1:
+        raise ValueError(f"{what} of shape {a.shape}: expected (N, T, F) windows with N, T, F >= 1")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{what} has {int((~np.isfinite(a)).sum())} non-finite values: expected finite windows")
     return a.astype(np.float32)
 
 def _check_pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
     "Both sets as arrays with the same (T, F)."
     r, f = as_windows(real, 'real'), as_windows(fake, 'fake')
-    if r.shape[1:] != f.shape[1:]: raise ValueError(f"real windows {r.shape[1:]} and fake windows {f.shape[1:]}: expected the same (T, F)")
+    if r.shape[1:] != f.shape[1:]:
+        raise ValueError(f"real windows {r.shape[1:]} and fake windows {f.shape[1:]}: expected the same (T, F)")
     return r, f
 
 # %% ../nbs/21_tseval.ipynb #06cad481
@@ -68,7 +71,8 @@ def _tick(step:int, # training steps done
          ):
     "Report a finished step; raise `ScoringStopped` if the caller asked to stop."
     if progress is not None: progress(step, iterations)
-    if should_stop is not None and should_stop(): raise ScoringStopped(f"stopped after {step} of {iterations} iterations")
+    if should_stop is not None and should_stop():
+        raise ScoringStopped(f"stopped after {step} of {iterations} iterations")
 
 # %% ../nbs/21_tseval.ipynb #7ba5579c
 def _split(n:int, rng:np.random.Generator, train_rate:float=0.8) -> tuple[np.ndarray, np.ndarray]:
@@ -77,8 +81,10 @@ def _split(n:int, rng:np.random.Generator, train_rate:float=0.8) -> tuple[np.nda
     return idx[:int(n * train_rate)], idx[int(n * train_rate):]
 
 def _check_budget(iterations:int, batch_size:int):
-    if int(iterations) != iterations or iterations < 1: raise ValueError(f"iterations={iterations}: need an integer iterations >= 1")
-    if int(batch_size) != batch_size or batch_size < 1: raise ValueError(f"batch_size={batch_size}: need an integer batch_size >= 1")
+    if int(iterations) != iterations or iterations < 1:
+        raise ValueError(f"iterations={iterations}: need an integer iterations >= 1")
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}: need an integer batch_size >= 1")
 
 def discriminative_score(real, # (N, T, F) real windows
                          fake, # (M, T, F) synthetic windows
@@ -91,7 +97,8 @@ def discriminative_score(real, # (N, T, F) real windows
     "TimeGAN's discriminative score: `|test accuracy - 0.5|` of a post-hoc GRU classifier of real vs synthetic."
     r, f = _check_pair(real, fake)
     _check_budget(iterations, batch_size)
-    if min(len(r), len(f)) < 5: raise ValueError(f"{len(r)} real and {len(f)} fake windows: need at least 5 of each for an 80/20 split")
+    if min(len(r), len(f)) < 5:
+        raise ValueError(f"{len(r)} real and {len(f)} fake windows: need at least 5 of each for an 80/20 split")
     rng = np.random.default_rng(seed)
     (r_tr, r_te), (f_tr, f_te) = _split(len(r), rng), _split(len(f), rng)
     r, f = torch.from_numpy(r), torch.from_numpy(f)
@@ -101,7 +108,8 @@ def discriminative_score(real, # (N, T, F) real windows
         xr = r[rng.choice(r_tr, min(batch_size, len(r_tr)), replace=False)]  # (B, T, F)
         xf = f[rng.choice(f_tr, min(batch_size, len(f_tr)), replace=False)]
         lr_, lf = net(xr), net(xf)                                            # (B,)
-        loss = F.binary_cross_entropy_with_logits(lr_, torch.ones_like(lr_)) + F.binary_cross_entropy_with_logits(lf, torch.zeros_like(lf))
+        bce = F.binary_cross_entropy_with_logits
+        loss = bce(lr_, torch.ones_like(lr_)) + bce(lf, torch.zeros_like(lf))
         opt.zero_grad(); loss.backward(); opt.step()
         _tick(i + 1, iterations, progress, should_stop)
     with torch.no_grad(): correct = (net(r[r_te]) > 0).sum().item() + (net(f[f_te]) <= 0).sum().item()
@@ -123,7 +131,8 @@ def predictive_score(real, # (N, T, F) real windows: the test set
                      progress:Callable[[int, int], None]|None=None, # called with (step, iterations) after each step
                      should_stop:Callable[[], bool]|None=None, # checked every step: True raises `ScoringStopped`
                     ) -> float:
-    "TimeGAN's predictive score: MAE on real data of a GRU trained on synthetic data to predict the last feature one step ahead."
+    ("TimeGAN's predictive score: MAE on real data of a GRU trained on synthetic data to predict the last feature one "
+     "step ahead.")
     r, f = _check_pair(real, fake)
     _check_budget(iterations, batch_size)
     (xr, yr), (xf, yf) = next_step_task(torch.from_numpy(r)), next_step_task(torch.from_numpy(f))
@@ -149,8 +158,10 @@ def scores(real, # (N, T, F) real windows
           ) -> dict[str, float]:
     "Mean and std (ddof 0) over `repeats` of the discriminative and predictive scores."
     if int(repeats) != repeats or repeats < 1: raise ValueError(f"repeats={repeats}: need an integer repeats >= 1")
-    d = [discriminative_score(real, fake, disc_iterations, batch_size, seed + k, should_stop=should_stop) for k in range(repeats)]
-    p = [predictive_score(real, fake, pred_iterations, batch_size, seed + k, should_stop=should_stop) for k in range(repeats)]
+    d = [discriminative_score(real, fake, disc_iterations, batch_size, seed + k,
+                              should_stop=should_stop) for k in range(repeats)]
+    p = [predictive_score(real, fake, pred_iterations, batch_size, seed + k,
+                          should_stop=should_stop) for k in range(repeats)]
     return dict(discriminative=float(np.mean(d)), discriminative_std=float(np.std(d)),
                 predictive=float(np.mean(p)), predictive_std=float(np.std(p)), repeats=int(repeats))
 
@@ -179,7 +190,9 @@ def mmd(real, # (N, T, F) real windows
     k = torch.exp(-d2 / (2 * bandwidth ** 2))
     n, m = len(x), len(y)
     kxx, kyy, kxy = k[:n, :n], k[n:, n:], k[:n, n:]
-    return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1)) + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean()).item()
+    xx = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))  # unbiased: the diagonals left out
+    yy = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
+    return (xx + yy - 2 * kxy.mean()).item()
 
 # %% ../nbs/21_tseval.ipynb #e2d1a9de
 def acf(x, # (N, T, F) windows
@@ -192,7 +205,8 @@ def acf(x, # (N, T, F) windows
     c = a - a.mean(1, keepdims=True)                       # (N, T, F)
     var = (c ** 2).sum(1)                                  # (N, F)
     ok = var > 1e-12                                       # constant windows have no autocorrelation
-    out = [np.where(ok, (c[:, :T - k] * c[:, k:]).sum(1) / np.where(ok, var, 1), np.nan) for k in range(lags + 1)]  # each (N, F)
+    out = [np.where(ok, (c[:, :T - k] * c[:, k:]).sum(1) / np.where(ok, var, 1),
+                    np.nan) for k in range(lags + 1)]  # each (N, F)
     return np.stack([np.nanmean(o, 0) for o in out])        # (lags + 1, F)
 
 # %% ../nbs/21_tseval.ipynb #1d744c8c
@@ -218,7 +232,8 @@ def pca_2d(real, # (N, T, F) real windows
            max_n:int=1000, # at most this many windows of each set (TimeGAN uses 1000)
            seed:int=0, # seed of the subsample
           ) -> pd.DataFrame:
-    "TimeGAN's PCA view: feature-averaged windows projected on the real set's first two principal components; columns pc1, pc2, source."
+    ("TimeGAN's PCA view: feature-averaged windows projected on the real set's first two principal components; "
+     "columns pc1, pc2, source.")
     r, f = _check_pair(real, fake)
     rng = np.random.default_rng(seed)
     xr, xf = _subsample(r, max_n, rng).mean(-1), _subsample(f, max_n, rng).mean(-1)  # (N, T), (M, T)

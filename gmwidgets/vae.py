@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import batch_kind, make_config, Saveable
-from .autoregressive import check_controls, filter_logits, next_token, make_generator, evaluating, encode_prefix, gaussian_logp
+from .sampling import check_controls, next_token, make_generator, evaluating, gaussian_logp
 from .metrics import Likelihood
 
 # %% auto #0

@@ -6,10 +6,8 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-if 'jupyter' in sys.modules and Path(getattr(sys.modules['jupyter'], '__file__', '')).parent != HERE:
-    del sys.modules['jupyter']  # jupyter_core's top-level `jupyter` module: ours is the harness
-import jupyter as harness
+sys.path.insert(0, str(HERE))  # tests/harness.py (the kernel and browser harness) and tests/toys.py (toy models)
+import harness
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
@@ -36,7 +34,8 @@ def lab_server():
 @pytest.fixture(scope='session')
 def chromium():
     "Debian's headless chromium under Playwright (skips the browser tier when it is not installed)."
-    if not Path(harness.CHROMIUM).exists(): pytest.skip(f'{harness.CHROMIUM} not found: run `bash tools/install_chromium.sh`')
+    if not Path(harness.CHROMIUM).exists():
+        pytest.skip(f'{harness.CHROMIUM} not found: run `bash tools/install_chromium.sh`')
     from playwright.sync_api import sync_playwright
     pw = sync_playwright().start()
     browser = harness.launch_chromium(pw)

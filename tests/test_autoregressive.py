@@ -1,9 +1,9 @@
 "Behaviour of the autoregressive models: causality, sampling controls, KV cache, training, save/load."
-import io, math
+import math
 import pytest
 import torch
-from gmwidgets.autoregressive import (RNNLM, TransformerLM, SeriesAR, RNNConfig, filter_logits, next_token,
-                                      make_generator, encode_prefix)
+from gmwidgets.autoregressive import RNNLM, TransformerLM, SeriesAR
+from gmwidgets.sampling import filter_logits, next_token, make_generator, encode_prefix
 
 torch.set_num_threads(1)
 V = 12  # 4 specials + 8 letters

@@ -1,7 +1,7 @@
 """In a real JupyterLab: CompareWidget shows its four charts through the offline Vega bundle, the score table fills in
 from the background thread while the kernel stays free, the feature selector redraws, and Stop ends scoring."""
 import json, time
-from jupyter import kernel_print, new_notebook, wait_until
+from harness import kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/compare_live.ipynb'  # created empty on the server by the test
 
@@ -28,7 +28,8 @@ slow
 
 
 # JS: the Vega view of the first chart inside element `el` (the samples chart), as `view`
-FIRST_VIEW = "(el) => { const c = el.querySelector('.gmwidgets-chart'); const view = c && c.__gmwidgets && c.__gmwidgets.view; "
+FIRST_VIEW = ("(el) => { const c = el.querySelector('.gmwidgets-chart'); const view = c && c.__gmwidgets && "
+              "c.__gmwidgets.view; ")
 
 
 def score_rows(out) -> list[str]:
@@ -45,7 +46,8 @@ def test_compare_charts_table_and_stop(lab):
     out = lab.output(i)
     wait_until(lambda: lab.charts(i).count() >= 4, timeout=30, what='four Vega views (samples, marginals, ACF, PCA)')
     # the table fills in from the thread: every row gets its predictive score, the models their discriminative one
-    wait_until(lambda: len(score_rows(out)) == 3 and '±' in score_rows(out)[0], timeout=60, what='the first score in the table')
+    wait_until(lambda: len(score_rows(out)) == 3 and '±' in score_rows(out)[0], timeout=60,
+               what='the first score in the table')
     out.locator('.gmw-status', has_text='done').wait_for(timeout=120_000)
     wait_until(lambda: all(r.count('±') == 2 for r in score_rows(out)[1:]), what='every model scored in the page')
     rows = score_rows(out)
@@ -57,7 +59,8 @@ def test_compare_charts_table_and_stop(lab):
     # the feature selector redraws the per-feature charts (their titles name the feature)
     lab.page.evaluate(FIRST_VIEW + 'window.__gmwOldView = view; }', out.element_handle())
     out.locator('select').first.select_option(label='x2')
-    lab.page.wait_for_function(FIRST_VIEW + 'return !!view && view !== window.__gmwOldView; }', arg=out.element_handle(),
+    lab.page.wait_for_function(FIRST_VIEW + 'return !!view && view !== window.__gmwOldView; }',
+                               arg=out.element_handle(),
                                timeout=20_000, polling=100)
     assert kernel_print(lab, "repr((cmp.feature.value, cmp.charts['samples'].spec['title']))") == "(2, 'x2')"
     assert lab.charts(i).count() >= 4

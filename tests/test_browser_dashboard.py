@@ -2,8 +2,7 @@
 step counter, Resume and Stop act, an exception shows in the error panel while the next cell still executes, and the
 saved notebook, reopened in a fresh kernel, shows the final chart."""
 import re, time
-import pytest
-from jupyter import CHART_ROWS, kernel_print, new_notebook, wait_until
+from harness import CHART_ROWS, kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/dashboard_live.ipynb'  # created empty on the server by the test
 
@@ -16,7 +15,8 @@ torch.set_num_threads(1)
 
 class Toy(nn.Module):
     "One parameter learning a mean; each step takes ~20 ms; raises at step `fail_at`."
-    def __init__(self, fail_at=None): super().__init__(); self.w = nn.Parameter(torch.zeros(1)); self.fail_at, self.calls = fail_at, 0
+    def __init__(self, fail_at=None):
+        super().__init__(); self.w = nn.Parameter(torch.zeros(1)); self.fail_at, self.calls = fail_at, 0
     def loss(self, batch):
         self.calls += 1; time.sleep(0.02)
         if self.calls == self.fail_at: raise ValueError("boom <gmw-bad>at step 5</gmw-bad>")
@@ -25,7 +25,8 @@ class Toy(nn.Module):
 class Ones:
     kind = 'series'
     def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
+    def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+        return iter(torch.ones(64, 4, 1).split(batch_size))
 '''
 
 DASH = '''
@@ -72,7 +73,8 @@ def test_dashboard_controls_errors_and_saved_chart(lab):
     time.sleep(1.0)
     assert page_step(out) == frozen, 'the step counter moved while paused'
     assert int(kernel_print(lab, 'run.step_count')) == frozen
-    assert out.get_by_role('button', name='Pause').is_disabled() and out.get_by_role('button', name='Resume').is_enabled()
+    assert out.get_by_role('button', name='Pause').is_disabled() and out.get_by_role('button',
+                                                                                     name='Resume').is_enabled()
 
     out.get_by_role('button', name='Resume').click()
     wait_until(lambda: page_step(out) > frozen + 3, what='training resumes')
@@ -98,13 +100,14 @@ def test_dashboard_controls_errors_and_saved_chart(lab):
 
     # save (with widget state), drop the kernel, reopen: the stopped run's final chart is drawn from the saved state
     lab.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    wait_until(lambda: 'gmwidgets' in str(lab.server.api('GET', f'contents/{NOTEBOOK}')['content'].get('metadata', {}).get('widgets', '')),
-               what='widget state saved in the notebook')
+    saved = lambda: lab.server.api('GET', f'contents/{NOTEBOOK}')['content'].get('metadata', {}).get('widgets', '')
+    wait_until(lambda: 'gmwidgets' in str(saved()), what='widget state saved in the notebook')
     lab.server.shutdown_kernels()
     lab.page.reload()
     lab.open(NOTEBOOK)
     again = lab.output(i)
     lab.charts(i).first.wait_for(timeout=30_000)
-    wait_until(lambda: lab.page.evaluate(CHART_ROWS, again.element_handle()) == final_rows, what='saved chart shows the final data')
+    wait_until(lambda: lab.page.evaluate(CHART_ROWS, again.element_handle()) == final_rows,
+               what='saved chart shows the final data')
     lab.screenshot('dashboard_reopened', again)
     lab.server.api('DELETE', f'contents/{NOTEBOOK}')

@@ -1,9 +1,8 @@
 """In a real JupyterLab: the TrainingDashboard's Export control, clicked while a run trains, shows a download link
 whose file (history CSV, chart PNG, chart SVG) the browser saves with no round trip to the server; training goes on."""
-import io, re
 import xml.etree.ElementTree as ET
 import pandas as pd
-from jupyter import kernel_print, new_notebook, wait_until
+from harness import kernel_print, new_notebook, wait_until
 
 NOTEBOOK = 'tests/notebooks/dashboard_export.ipynb'  # created empty on the server by the test
 
@@ -24,7 +23,8 @@ class Toy(nn.Module):
 class Ones:
     kind = 'series'
     def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
+    def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+        return iter(torch.ones(64, 4, 1).split(batch_size))
 
 run = Run(Toy(), Ones(), lr=0.05, batch_size=8, max_steps=100_000, name='toy <run>')
 TrainingDashboard(run)

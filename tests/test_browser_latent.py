@@ -1,7 +1,6 @@
 """In a real JupyterLab: dragging the LatentExplorer's t slider decodes a new point in the page, and clicking a point of
 the latent map decodes that item (sent from latentmap.js back to the kernel)."""
 import json, re, time
-import pytest
 
 NOTEBOOK = 'nbs/15_latent.ipynb'  # the test appends its own cell
 
@@ -11,10 +10,12 @@ from gmwidgets.data import TextData
 from gmwidgets.vae import SentenceVAE
 from gmwidgets.latent import LatentExplorer
 torch.set_num_threads(1); torch.manual_seed(0)
-texts = ['<b>bold</b>', '<i>anna</i>', 'bob & co', '<zed>', '<kim>', '<b>lou', 'max</b>', '<ned>', '<i>otto', '&pia'] * 4
+texts = ['<b>bold</b>', '<i>anna</i>', 'bob & co', '<zed>', '<kim>', '<b>lou', 'max</b>', '<ned>', '<i>otto',
+         '&pia'] * 4
 data = TextData.from_texts(texts, level='char', name='toy')
 vae = SentenceVAE.for_data(data, emb=8, hidden=24, latent=3)
-with torch.no_grad(): vae.z_to_h.weight.mul_(30); vae.head.weight.mul_(10); vae.to_posterior.weight.mul_(20)  # react to z
+with torch.no_grad():  # react to z
+    vae.z_to_h.weight.mul_(30); vae.head.weight.mul_(10); vae.to_posterior.weight.mul_(20)
 ex = LatentExplorer(vae, data, split='train', n_map=30)
 ex.random_endpoints()
 ex
@@ -41,11 +42,13 @@ def test_slider_decodes_and_map_click_picks(lab):
     lab.page.mouse.down()
     lab.page.mouse.move(box['x'] + 600, box['y'] + box['height'] / 2, steps=8)  # drag to the right end: t -> 1
     lab.page.mouse.up()
-    lab.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && n.innerText !== before; }',
+    lab.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && '
+                               'n.innerText !== before; }',
                                arg=[out.element_handle(), before], timeout=10_000, polling=50)
     latency = time.monotonic() - t0
     lab.wait_idle()
-    res = lab.run_cell_source('import json; print(json.dumps({"t": ex.t.value, "current": ex.current, "b": ex.decode(ex.z_b[None])}))')
+    res = lab.run_cell_source('import json; print(json.dumps({"t": ex.t.value, "current": ex.current, "b": '
+                              'ex.decode(ex.z_b[None])}))')
     kernel = json.loads(res[0]['text'])
     assert kernel['t'] > 0.5, f"the drag did not move the slider: t={kernel['t']}"
     lab.page.wait_for_timeout(300)

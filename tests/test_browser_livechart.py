@@ -1,7 +1,6 @@
 """In a real JupyterLab: a LiveChart grows while a thread pushes points, with no console errors and no request
 leaving localhost (the `lab` fixture fails the test on any)"""
-import json, statistics, time
-import pytest
+import json, time
 
 NOTEBOOK = 'nbs/12_livechart.ipynb'  # any notebook will do: the test appends its own cells
 
@@ -9,7 +8,8 @@ NOTEBOOK = 'nbs/12_livechart.ipynb'  # any notebook will do: the test appends it
 _CHART = '''(el) => { const c = el.querySelector('.gmwidgets-chart'); const s = c && c.__gmwidgets;
   if (!s || !s.view) return null;
   const rows = s.view.data('points');
-  return {rows: rows.length, last_step: rows.reduce((m, d) => Math.max(m, d.step), -1), applied: s.applied, timings: s.timings.slice(),
+  return {rows: rows.length, last_step: rows.reduce((m, d) => Math.max(m, d.step), -1), applied: s.applied,
+          timings: s.timings.slice(),
           error: (c.querySelector('.gmwidgets-error') || {}).textContent || ''}; }'''
 
 
@@ -60,7 +60,8 @@ def test_chart_grows_while_a_thread_pushes(lab):
     assert later['applied'] > first['applied']
     lab.run_cell_source('worker.join()', timeout=60)
     done = wait_chart(lab, i, lambda s: s['applied'] >= later['applied'])
-    out = lab.run_cell_source('import json; print(json.dumps([chart.n_points, chart.sends, len(chart.data), chart.js_error]))')
+    out = lab.run_cell_source('import json; print(json.dumps([chart.n_points, chart.sends, len(chart.data), '
+                              'chart.js_error]))')
     n_points, sends, nbytes, js_error = json.loads(out[0]['text'])
     assert n_points == 6000 + 60
     assert js_error == '' and done['error'] == ''
@@ -89,4 +90,5 @@ VegaChart(series_chart(pd.DataFrame({'sample': 0, 't': range(24), 'feature': 0, 
 '''
 
 
-# The browser's cost per update at 1k/10k/100k logged points is measured by benchmarks/bench_dashboard.py (tests do not time things).
+# The browser's cost per update at 1k/10k/100k logged points is measured by benchmarks/bench_dashboard.py (tests do
+# not time things).

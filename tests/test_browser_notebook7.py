@@ -1,14 +1,14 @@
 """In Notebook 7 (`jupyter notebook`, package `notebook`): with `%load_ext gmwidgets` a `Run` displays as its
 dashboard, the chart grows while it trains in the background, its Stop button stops the run, and `%gm_runs` shows it
 stopped; the `SamplerWidget` and the `LatentExplorer` render and answer their controls; a notebook saved from Notebook 7
-with a finished dashboard reopens in JupyterLab showing the final chart. The Lab harness (tests/jupyter.py) is reused:
+with a finished dashboard reopens in JupyterLab showing the final chart. The Lab harness (tests/harness.py) is reused:
 only the command line and the notebook URL differ."""
 import json, re, shutil, sys, tempfile, time
 from pathlib import Path
 from urllib.parse import quote
 import pytest
-import jupyter as harness  # tests/jupyter.py (conftest puts tests/ first on sys.path)
-from jupyter import (CHART_ROWS, chart_rows, drag_slider, kernel_print, new_notebook, put_notebook, reopen_shows_chart,
+import harness  # tests/harness.py (conftest puts tests/ first on sys.path)
+from harness import (CHART_ROWS, chart_rows, drag_slider, kernel_print, new_notebook, put_notebook, reopen_shows_chart,
                      save_with_widget_state, wait_until)
 from test_browser_sampler import SETUP as SAMPLER, shown_samples  # the same widgets as the Lab tests
 from test_browser_latent import SETUP as LATENT, current_text
@@ -64,7 +64,8 @@ class Toy(nn.Module):
 
 class Ones:
     def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
+    def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+        return iter(torch.ones(64, 4, 1).split(batch_size))
 '''
 
 SHOW = '''
@@ -146,7 +147,8 @@ def test_latent_explorer_slider_and_map_click_in_notebook7(nb7):
     out.locator('.gmw-latent-current .gmw-latent-text').wait_for(timeout=20_000)
     before = current_text(out)
     drag_slider(nb7, out.locator('.widget-slider .noUi-handle').first, 600)  # the first slider is t: to the right end
-    nb7.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && n.innerText !== before; }',
+    nb7.page.wait_for_function('([el, before]) => { const n = el.querySelector(".gmw-latent-current"); return n && '
+                               'n.innerText !== before; }',
                                arg=[out.element_handle(), before], timeout=10_000, polling=50)
     nb7.wait_idle()
     res = nb7.run_cell_source('import json; print(json.dumps({"t": ex.t.value, "current": ex.current}))')

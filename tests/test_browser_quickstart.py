@@ -1,7 +1,7 @@
 """Browser tier: open a notebook in a real JupyterLab (headless Chromium), run all cells, and check what a
 person would see: a rendered Vega chart, no failed cell, no browser console error, no request off this machine."""
 import pytest
-from jupyter import NBS, LAB_SETTINGS, is_local
+from harness import NBS, LAB_SETTINGS, is_local
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -35,7 +35,8 @@ def test_harness_demo(lab):
     handle.focus()
     handle.press('ArrowRight')
     lab.output(1).get_by_text('n = 4').wait_for(timeout=10_000)
-    assert lab.run_cell_source('print(slider.value * 10)') == [{'name': 'stdout', 'output_type': 'stream', 'text': '40\n'}]
+    assert lab.run_cell_source('print(slider.value * 10)') == [{'name': 'stdout', 'output_type': 'stream',
+                                                                'text': '40\n'}]
     assert lab.run_cell_source('1/0')[0]['ename'] == 'ZeroDivisionError'
     assert lab.failed_cells()[-1][1] == 'ZeroDivisionError'
     lab.run_cell_source("from IPython.display import HTML; HTML('<img src=\"http://cdn.example.com/x.png\">')")
@@ -51,5 +52,6 @@ def test_lab_settings_applied(lab_server):
 
 def test_is_local():
     "Only this machine counts as local."
-    assert is_local('http://127.0.0.1:8888/lab') and is_local('ws://localhost:1/api/kernels') and is_local('data:image/png;base64,AA')
+    assert is_local('http://127.0.0.1:8888/lab') and is_local('ws://localhost:1/api/kernels')
+    assert is_local('data:image/png;base64,AA')
     assert not is_local('https://cdn.jsdelivr.net/npm/vega@5') and not is_local('http://127.0.0.2.example.com/')

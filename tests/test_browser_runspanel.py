@@ -6,7 +6,7 @@ directory."""
 import json, os, subprocess, sys, textwrap, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
-from jupyter import new_notebook, wait_until
+from harness import new_notebook, wait_until
 
 TRAIN = '''
 import time, torch

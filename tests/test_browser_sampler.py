@@ -1,6 +1,5 @@
 "In a real JupyterLab: moving the sampler's temperature slider changes the samples shown in the page."
 import json, re, time
-import pytest
 
 NOTEBOOK = 'nbs/14_sampler.ipynb'  # any notebook will do: the test appends its own cell
 
@@ -128,7 +127,8 @@ def test_denoising_step_slider_changes_chart(lab):
         return el.innerText.includes('step 0 of 8') && c && c.toDataURL() !== before; }''',
         arg=[out.element_handle(), before], timeout=10_000, polling=50)
     drag_ms = 1e3 * (time.monotonic() - t0)
-    res = lab.run_cell_source('import json; print(json.dumps({"step": dsampler.denoise_step.value, "calls": BrowserPath.calls, '
+    res = lab.run_cell_source('import json; print(json.dumps({"step": dsampler.denoise_step.value, "calls": '
+                              'BrowserPath.calls, '
                               '"step_ms": dsampler.timing["step_ms"]}))')
     kernel = json.loads(res[0]['text'])
     assert kernel['step'] == 0 and kernel['calls'] == 1, kernel  # moved without sampling again
@@ -137,7 +137,8 @@ def test_denoising_step_slider_changes_chart(lab):
     # play: the Play widget drives the slider in the page (jslink); each frame is drawn by the kernel
     t_start = out.evaluate(WATCH)
     out.locator('.widget-play button').first.click()
-    lab.page.wait_for_function("el => el.innerText.includes('step 8 of 8')", arg=out.element_handle(), timeout=20_000, polling=50)
+    lab.page.wait_for_function("el => el.innerText.includes('step 8 of 8')", arg=out.element_handle(), timeout=20_000,
+                               polling=50)
     lab.page.wait_for_timeout(300)
     frames = lab.page.evaluate('window.gmwFrames')
     assert len(frames) >= 4, frames  # the chart was redrawn along the way, not just at the end
@@ -145,16 +146,21 @@ def test_denoising_step_slider_changes_chart(lab):
     res = lab.run_cell_source('print(BrowserPath.calls, dsampler.denoise_step.value)')
     assert res[0]['text'].split() == ['1', '8']
     gaps = [b - a for a, b in zip(frames, frames[1:])]
-    print(f'drag to step 0 -> new chart: {drag_ms:.0f} ms (drag included); kernel cost of a frame {kernel["step_ms"]:.1f} ms; '
-          f'play (interval 200 ms): {len(frames)} frames over {frames[-1] - t_start:.0f} ms, median gap {sorted(gaps)[len(gaps) // 2]:.0f} ms')
+    print(f'drag to step 0 -> new chart: {drag_ms:.0f} ms (drag included); kernel cost of a frame '
+          f'{kernel["step_ms"]:.1f} ms; '
+          f'play (interval 200 ms): {len(frames)} frames over {frames[-1] - t_start:.0f} ms, median gap '
+          f'{sorted(gaps)[len(gaps) // 2]:.0f} ms')
     # the fastest the page follows: play every 30 ms through 40 steps (frames may be dropped; the last one must show)
     lab.run_cell_source('dsampler.denoise_play.interval = 30; dsampler.steps.value = 40; import time; time.sleep(1)')
-    lab.page.wait_for_function("el => el.innerText.includes('step 40 of 40')", arg=out.element_handle(), timeout=20_000, polling=50)
+    lab.page.wait_for_function("el => el.innerText.includes('step 40 of 40')", arg=out.element_handle(),
+                               timeout=20_000, polling=50)
     lab.run_cell_source('dsampler.denoise_step.value = 0')
-    lab.page.wait_for_function("el => el.innerText.includes('step 0 of 40')", arg=out.element_handle(), timeout=20_000, polling=50)
+    lab.page.wait_for_function("el => el.innerText.includes('step 0 of 40')", arg=out.element_handle(), timeout=20_000,
+                               polling=50)
     t_start = out.evaluate(WATCH)
     out.locator('.widget-play button').first.click()
-    lab.page.wait_for_function("el => el.innerText.includes('step 40 of 40')", arg=out.element_handle(), timeout=30_000, polling=20)
+    lab.page.wait_for_function("el => el.innerText.includes('step 40 of 40')", arg=out.element_handle(),
+                               timeout=30_000, polling=20)
     t_end = lab.page.evaluate('performance.now()')
     fast = lab.page.evaluate('window.gmwFrames')
     print(f'play (interval 30 ms, 40 steps): {len(fast)} frames drawn over {t_end - t_start:.0f} ms '

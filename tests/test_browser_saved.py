@@ -2,7 +2,7 @@
 reopens in JupyterLab and in Notebook 7 without running a cell, and the interactive chart shows all its rows: the
 views load the Vega runtime from the Jupyter server (gmwidgets.serverext), and no request leaves the machine."""
 import nbformat, pytest
-from jupyter import chart_rows, execute_notebook, new_notebook, put_notebook, reopen_shows_chart
+from harness import chart_rows, execute_notebook, new_notebook, put_notebook, reopen_shows_chart
 from test_browser_notebook7 import nb7, nb7_server, ours  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -56,15 +56,18 @@ def test_without_a_server_the_kernel_sends_the_runtime_and_the_picture_hides(lab
     asked = []
     lab.page.context.on('request', lambda r: asked.append(r.url))
     lab.open(path)
-    lab.page.evaluate("() => { document.getElementById('jupyter-config-data').remove(); delete globalThis.__gmwidgetsVega; }")
+    lab.page.evaluate("() => { document.getElementById('jupyter-config-data').remove(); delete "
+                      "globalThis.__gmwidgetsVega; }")
     i = lab.state()['ncells']
     lab.run_cell_source('from gmwidgets.livechart import VegaChart\n'
                         "VegaChart({'mark': 'bar', 'data': {'values': [{'x': 'a', 'y': 1}, {'x': 'b', 'y': 3}]},\n"
-                        "           'encoding': {'x': {'field': 'x', 'type': 'nominal'}, 'y': {'field': 'y', 'type': 'quantitative'}}})")
+                        "           'encoding': {'x': {'field': 'x', 'type': 'nominal'}, 'y': {'field': 'y', 'type': "
+                        "'quantitative'}}})")
     lab.charts(i).first.wait_for(timeout=30_000)  # drawn with the runtime the kernel sent
     assert not any('/gmwidgets/static/' in u for u in asked)
     outs = lab.cell_outputs(i)
     assert [sorted(o['data']) for o in outs] == [['application/vnd.jupyter.widget-view+json', 'text/plain'],
                                                  ['image/svg+xml', 'text/plain']]  # the widget, then its picture
-    assert lab.output(i).locator('img').count() == 1 and lab.output(i).locator('img').first.is_hidden()  # live view shown
+    img = lab.output(i).locator('img')
+    assert img.count() == 1 and img.first.is_hidden()  # live view shown
     assert lab.failed_cells() == [] and lab.console_errors == [], lab.console_errors

@@ -1,4 +1,5 @@
-"Behaviour of CompareWidget: inputs and their errors, the cheap views at once, background scoring, Stop, errors per model."
+("Behaviour of CompareWidget: inputs and their errors, the cheap views at once, background scoring, Stop, errors per "
+ "model.")
 import time
 import numpy as np
 import pytest
@@ -29,7 +30,8 @@ def test_real_vs_real_near_zero_and_noise_near_half():
     t = w.table.set_index('model')
     assert t.discriminative['same'] < 0.1, t
     assert t.discriminative['noise'] > 0.4, t
-    assert t.predictive.notna().all() and t.mmd['same'] < 0.01 < t.mmd['noise']   # predictive ordering: tests/test_tseval.py
+    # predictive ordering: tests/test_tseval.py
+    assert t.predictive.notna().all() and t.mmd['same'] < 0.01 < t.mmd['noise']
     assert 'done' in w.status.value and w.progress.value == 1.0
 
 
@@ -53,7 +55,8 @@ def test_table_columns_rows_and_repeats():
 def test_cheap_views_at_once_scores_later():
     w = CompareWidget(REAL, {'noise': NOISE}, autostart=False)
     t = w.table
-    assert w.state == 'idle' and not w.running and t.mmd[1] > 0 and t[['discriminative', 'predictive']].isna().all().all()
+    assert w.state == 'idle' and not w.running and t.mmd[1] > 0 and t[['discriminative',
+                                                                       'predictive']].isna().all().all()
     specs = {k: c.spec for k, c in w.charts.items()}
     assert set(specs) == {'samples', 'marginals', 'acf', 'pca'} and all(s.get('$schema') for s in specs.values())
     before = specs['samples']

@@ -22,7 +22,8 @@ def test_any_module_with_loss_is_a_seq_model():
 def test_batch_kind(x, kind): assert batch_kind(x) == kind
 
 
-@pytest.mark.parametrize('x,msg', [(torch.zeros(2, 5), 'shape (2, 5)'), (torch.zeros(2, 5, 3, dtype=torch.long), 'torch.int64'),
+@pytest.mark.parametrize('x,msg',
+                         [(torch.zeros(2, 5), 'shape (2, 5)'), (torch.zeros(2, 5, 3, dtype=torch.long), 'torch.int64'),
                                    (torch.zeros(5), 'shape (5,)'), ('abc', 'str')])
 def test_batch_kind_names_the_bad_batch(x, msg):
     with pytest.raises((TypeError, ValueError), match=msg.replace('(', r'\(').replace(')', r'\)')): batch_kind(x)

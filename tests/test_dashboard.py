@@ -4,32 +4,12 @@ import pytest, torch
 from torch import nn
 from gmwidgets.train import Run
 from gmwidgets.dashboard import TrainingDashboard, total_steps
+from functools import partial
+import toys
+from toys import until
 
-
-class Slow(nn.Module):
-    "A model whose step takes ~`delay` seconds; fails at `fail_at` or goes NaN at `nan_at`."
-    def __init__(self, delay=0.01, fail_at=None, nan_at=None):
-        super().__init__(); self.w = nn.Parameter(torch.ones(1)); self.delay, self.fail_at, self.nan_at, self.calls = delay, fail_at, nan_at, 0
-    def loss(self, batch):
-        self.calls += 1; time.sleep(self.delay)
-        if self.calls == self.fail_at: raise RuntimeError("boom <b>inside</b> loss")
-        l = (self.w * batch.mean() - 2).pow(2).sum()
-        if self.calls == self.nan_at: l = l * float('nan')
-        return {'loss': l, 'kl': self.w.detach().abs().sum()}
-
-
-class Ones:
-    kind = 'series'
-    def __init__(self, n=64): self.size = n
-    def n(self, split): return self.size
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(self.size, 3, 1).split(batch_size))
-
-
-def until(cond, timeout=10.0):
-    t = time.perf_counter()
-    while not cond():
-        if time.perf_counter() - t > timeout: raise AssertionError("condition not met in time")
-        time.sleep(0.005)
+Slow = partial(toys.Toy, delay=0.01, extra=('kl',))  # a step of ~10 ms that reports a KL term beside the loss
+Ones = partial(toys.Ones, 64, 3, 'series')
 
 
 def enabled(d): return {k for k, b in d.buttons.items() if not b.disabled}
@@ -42,7 +22,8 @@ def test_buttons_follow_the_run():
     d.start_button.click(); until(lambda: run.step_count > 3)
     assert enabled(d) == {'pause', 'stop'}
     d.pause_button.click(); until(lambda: run.state == 'paused')
-    until(lambda: enabled(d) == {'resume', 'stop'}, timeout=2)  # set by the run's on_state callback, just after the state
+    until(lambda: enabled(d) == {'resume', 'stop'},
+          timeout=2)  # set by the run's on_state callback, just after the state
     n = run.step_count; time.sleep(0.2); assert run.step_count == n  # paused really pauses
     d.resume_button.click(); until(lambda: run.step_count > n + 2)
     d.stop_button.click(); run.wait(5)
@@ -58,7 +39,7 @@ def test_stop_click_is_seen_within_one_step():
 
 
 def test_progress_values_and_chart_stream():
-    run = Run(Slow(delay=0), Ones(64), batch_size=8, epochs=3)
+    run = Run(Slow(delay=0), Ones(), batch_size=8, epochs=3)
     d = TrainingDashboard(run, refresh_hz=1000)
     assert d.total == total_steps(run) == 24
     run.start(); run.wait(10)
@@ -145,7 +126,7 @@ def test_collapse_alert_and_elbo_panels(kl, alerted):
 
 
 # --- export: history as CSV/Parquet, chart as PNG/SVG, and the Export control's download link ------------------------
-import base64, io, re, struct, sys, threading
+import base64, io, re, struct, sys
 import xml.etree.ElementTree as ET
 import pandas as pd
 from gmwidgets.dashboard import export_choices, history_bytes

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from gmwidgets.core import load_dataset, SeqData, batch_kind
 from gmwidgets.data import (SPLITS, Vocab, TextData, SeriesData, MinMaxScaler, StandardScaler, sliding_windows,
-                            split_indices, tokenize, sine_data, datasets, names, sentences, sines, stocks, energy)
+                            split_indices, tokenize, sine_data, datasets, sines, stocks)
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,8 @@ def test_open_vocab_counts_unknowns_closed_vocab_names_them():
     with pytest.raises(ValueError, match=r"unknown char tokens \['q', 'z'\] in 'zaq'.*closed"): c.encode('zaq')
     assert c.unk_count == 0
 
-@pytest.mark.parametrize('call', [lambda v: v.encode(5), lambda v: v.tokenize(b'ab'), lambda v: Vocab.build(['a', None]),
+@pytest.mark.parametrize('call',
+                         [lambda v: v.encode(5), lambda v: v.tokenize(b'ab'), lambda v: Vocab.build(['a', None]),
                                   lambda v: Vocab.build('abc')])
 def test_non_string_text_raises_type_error(call):
     with pytest.raises(TypeError, match=r"(is int|is bytes|is NoneType|is a str): expected"): call(Vocab('ab'))
@@ -154,7 +155,8 @@ def test_batches_are_padded_rows_bos_text_eos():
         assert (b[:, 0] == d.vocab.bos_id).all()
         lens = (b != d.vocab.pad_id).sum(1)
         assert b.shape[1] == int(lens.max())  # padded to the longest row of the batch, no more
-        assert all(b[i, lens[i] - 1] == d.vocab.eos_id and (b[i, lens[i]:] == d.vocab.pad_id).all() for i in range(len(b)))
+        assert all(b[i, lens[i] - 1] == d.vocab.eos_id and (b[i,
+                                                              lens[i]:] == d.vocab.pad_id).all() for i in range(len(b)))
     assert sorted(sum((d.decode(b) for b in bs), [])) == sorted(d.texts('train'))  # one epoch = every text once
 
 def test_batch_order_by_seed_and_shuffle_flag():
@@ -202,7 +204,8 @@ def test_from_file_reads_lines_plain_and_gzipped(tmp_path):
     (tmp_path / 'pets.txt.gz').write_bytes(gzip.compress(('rex\nfido\n\nbella\n' * 10).encode()))
     for p in ['pets.txt', 'pets.txt.gz']:
         d = TextData.from_file(tmp_path / p, seed=1)
-        assert d.name == 'pets' and sum(d.n(k) for k in SPLITS) == 30 and set(d.texts('train')) <= {'rex', 'fido', 'bella'}
+        assert d.name == 'pets' and sum(d.n(k) for k in SPLITS) == 30 and set(d.texts('train')) <= {'rex', 'fido',
+                                                                                                    'bella'}
 
 def test_repr_previews_and_html_is_escaped():
     d = TextData.from_texts(['<script>alert(1)</script>'] * 5, name='x')
@@ -358,11 +361,14 @@ def test_to_frame_is_tidy_in_original_units():
 
 @pytest.mark.parametrize('make, err, msg', [
     (lambda: SeriesData.from_array(np.zeros((0, 3))), ValueError, 'is empty'),
-    (lambda: SeriesData.from_array(ramp(10), window=11), ValueError, r'window=11 is longer than the series \(10 steps\)'),
+    (lambda: SeriesData.from_array(ramp(10), window=11), ValueError,
+     r'window=11 is longer than the series \(10 steps\)'),
     (lambda: SeriesData.from_array(ramp().assign(sq=lambda d: d.sq.where(d.up != 17))), ValueError,
      r"1 NaN/inf value\(s\), the first at \[row 17, feature 'sq'\]"),
-    (lambda: SeriesData.from_array(np.array([[[0., np.inf]]]), scaler=None), ValueError, r"\[window 0, t 0, feature 'x1'\]"),
-    (lambda: SeriesData.from_array(np.zeros((2, 3, 4, 5))), ValueError, r'expected a series \(L, F\) or windows \(N, T, F\)'),
+    (lambda: SeriesData.from_array(np.array([[[0., np.inf]]]), scaler=None), ValueError,
+     r"\[window 0, t 0, feature 'x1'\]"),
+    (lambda: SeriesData.from_array(np.zeros((2, 3, 4, 5))), ValueError, r'expected a series \(L, F\) or windows \(N, '
+                                                                        r'T, F\)'),
     (lambda: SeriesData.from_array(np.zeros((30, 2)), features=['a']), ValueError, 'features has 1 names: x has 2'),
     (lambda: SeriesData.from_array(ramp().assign(day='mon')), TypeError, r"columns \['day'\] are not numeric"),
     (lambda: SeriesData.from_array(ramp(), scaler='robust'), ValueError, "scaler='robust'"),
@@ -455,7 +461,8 @@ def test_datasets_table_lists_every_builtin():
     t = datasets()
     assert list(t.columns) == ['name', 'kind', 'size', 'description', 'source']
     assert list(t.name) == ['energy', 'names', 'sentences', 'sines', 'stocks']
-    assert dict(zip(t.name, t.kind)) == dict(energy='series', names='text', sentences='text', sines='series', stocks='series')
+    assert dict(zip(t.name, t.kind)) == dict(energy='series', names='text', sentences='text', sines='series',
+                                             stocks='series')
     assert (t['size'] != '').all() and (t.source != '').all()
 
 def test_vendored_files_are_package_data():

@@ -4,10 +4,9 @@ The first tests check the plug-in without a kernel. The site tests build the who
 then open it in Chromium from a local static server: every chart drawn, search, no console error, nothing from
 another host."""
 import base64, functools, http.server, importlib, re, subprocess, sys, threading, time
-from pathlib import Path
 from urllib.parse import quote
 import nbformat, numpy as np, pytest
-from jupyter import REPO, WIDGET_MIME, free_port, is_local, launch_chromium
+from harness import REPO, WIDGET_MIME, free_port, is_local
 
 sys.path.insert(0, str(REPO/'docs'))
 import gmw_docs  # noqa: E402

@@ -5,7 +5,7 @@ Browser tier: in JupyterLab, rank 0 (a forked process) draws into the chart whil
 Stop ends the fit on both ranks before its 300 steps."""
 import re, sys
 import psutil, pytest
-from jupyter import CHART_ROWS, NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
+from harness import CHART_ROWS, NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, kernel_print, wait_until
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import save_executed  # noqa: E402
 
@@ -38,7 +38,8 @@ def test_example_lightning_trains_on_two_processes():
     assert r['world_size'] == 2
     assert len(set(r['ranks'])) == 2 and r['kernel'] not in r['ranks'], r  # two trainers, neither of them the kernel
     assert r['steps'] == 300, r
-    assert r['val_loss'] < 2.6, f"val_loss={r['val_loss']}: 300 steps should bring a char-LM on names below 2.6 nats (uniform: ln 28 = 3.3)"
+    assert r['val_loss'] < 2.6, (f"val_loss={r['val_loss']}: 300 steps should bring a char-LM on names below 2.6 nats "
+                                 "(uniform: ln 28 = 3.3)")
 
 
 def test_example_lightning_live_chart_and_stop_in_lab(lab):
@@ -55,14 +56,17 @@ def test_example_lightning_live_chart_and_stop_in_lab(lab):
     try:
         wait_until(lambda: rows() == 0, what='the empty chart is drawn')  # and has asked the kernel for its points
         lab.wait_idle()  # the kernel answered the view (a fork while it answers is safe too: see LiveChart)
-        lab.run_cells([i for i in code if shown < i <= start]).wait_idle(60)  # the fit goes on in a thread: the kernel is idle
+        # the fit goes on in a thread: the kernel is idle
+        lab.run_cells([i for i in code if shown < i <= start]).wait_idle(60)
         status = lambda: out.locator('.widget-html').first.inner_text()
         step = lambda: int(m[1]) if (m := re.search(r'step ([\d,]+)', status().replace(',', ''))) else 0
         wait_until(lambda: rows() > 10 and 'running' in status() and step() >= 50, timeout=60,
                    what='rank 0 streams points into the chart')  # one process trains, another draws in this page
         first = lab.page.evaluate('''(el) => el.querySelector('.gmwidgets-chart').__gmwidgets.view.data('points')
-            .filter(p => p.series === 'train_loss').reduce((m, p) => Math.min(m, p.step), Infinity)''', out.element_handle())
-        assert first == 2, f'the chart starts at step {first}: every=2 pushes from step 2 on'  # no point lost to the fork
+            .filter(p => p.series === 'train_loss').reduce((m, p) => Math.min(m, p.step), Infinity)''',
+                                  out.element_handle())
+        # no point lost to the fork
+        assert first == 2, f'the chart starts at step {first}: every=2 pushes from step 2 on'
         out.get_by_role('button', name='Stop').click()
         lab.run_cells([join]).wait_idle(120)
         r = fit_report(printed(lab.cell_outputs(join)))

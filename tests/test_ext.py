@@ -1,4 +1,5 @@
-"""The IPython extension in a real in-process shell: load/unload, the displays (escaped), the run registry and the magics."""
+"""The IPython extension in a real in-process shell: load/unload, the displays (escaped), the run registry and the
+magics."""
 import gc, time
 import pytest, torch
 from torch import nn
@@ -6,22 +7,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from gmwidgets import ext
 from gmwidgets.train import Run
 from gmwidgets.core import load_dataset
+from toys import Ones, Toy
 
 torch.set_num_threads(1)
 WIDGET = 'application/vnd.jupyter.widget-view+json'
-
-
-class Toy(nn.Module):
-    "One parameter; each step sleeps `delay` s so a run stays live long enough to be stopped."
-    def __init__(self, delay=0.0): super().__init__(); self.w, self.delay = nn.Parameter(torch.zeros(1)), delay
-    def loss(self, batch):
-        time.sleep(self.delay)
-        return {'loss': (batch.mean() - self.w).pow(2).sum()}
-
-
-class Ones:
-    def n(self, split): return 64
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(64, 4, 1).split(batch_size))
 
 
 @pytest.fixture
@@ -124,7 +113,8 @@ def test_gm_runs_table_updates_in_place_and_stop_button(ip):
 
 def test_gm_stop_by_name_all_and_unknown(ip, capsys):
     run_cell(ip, "from gmwidgets.train import Run\nfrom test_ext import Toy, Ones\n"
-                 "x = Run(Toy(0.01), Ones(), max_steps=100_000, name='x').start(); y = Run(Toy(0.01), Ones(), max_steps=100_000, name='y').start()")
+                 "x = Run(Toy(0.01), Ones(), max_steps=100_000, name='x').start(); y = Run(Toy(0.01), Ones(), "
+                 "max_steps=100_000, name='y').start()")
     x, y = ip.user_ns['x'], ip.user_ns['y']
     ip.run_line_magic('gm_stop', 'x')
     assert x.wait(5) and x.state == 'stopped' and y.state == 'running'
@@ -140,7 +130,8 @@ def test_gm_train_line_and_cell(ip):
     run = ip.run_line_magic('gm_train', 'names rnn --steps 3 --batch-size 8 --name lm')
     assert run.wait(60) and run.state == 'finished' and run.step_count == 3 and run.name == 'lm'
     assert ext.registry(ip).find('lm') == [run]
-    run2 = ip.run_cell_magic('gm_train', 'sines rnn --name s', "max_steps = 2\nbatch_size = 4\nhidden = 8  # model config\n")
+    run2 = ip.run_cell_magic('gm_train', 'sines rnn --name s', "max_steps = 2\nbatch_size = 4\nhidden = 8  # model "
+                                                               "config\n")
     assert run2.wait(60) and run2.step_count == 2 and run2.model.config.hidden == 8
     with pytest.raises(KeyError, match="unknown dataset 'nope'"): ip.run_line_magic('gm_train', 'nope rnn')
     with pytest.raises(ValueError, match="has no series version"): ip.run_line_magic('gm_train', 'sines transformer')
@@ -148,7 +139,8 @@ def test_gm_train_line_and_cell(ip):
 
 def test_unload_stops_live_runs_and_prints_them(ip, capsys):
     run_cell(ip, "from gmwidgets.train import Run\nfrom test_ext import Toy, Ones\n"
-                 "live = Run(Toy(0.01), Ones(), max_steps=100_000, name='live').start(); done = Run(Toy(), Ones(), max_steps=1, name='done')")
+                 "live = Run(Toy(0.01), Ones(), max_steps=100_000, name='live').start(); done = Run(Toy(), Ones(), "
+                 "max_steps=1, name='done')")
     live = ip.user_ns['live']
     ip.run_line_magic('unload_ext', 'gmwidgets')
     assert 'live' in capsys.readouterr().out.split('stop:')[-1]

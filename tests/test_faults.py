@@ -6,23 +6,16 @@ import numpy as np, pytest, torch
 from torch import nn
 import safetensors.torch as st
 from gmwidgets.core import atomic_write, load_dataset, load_model
-from gmwidgets.autoregressive import RNNLM, RNNConfig, MAX_LENGTH
-from gmwidgets.data import TextData, SeriesData
+from gmwidgets.autoregressive import RNNLM, RNNConfig
+from gmwidgets.sampling import MAX_LENGTH
+from gmwidgets.data import TextData
 from gmwidgets.follow import HistoryWriter, Follower, follow
 from gmwidgets.train import Run
-from jupyter import wait_until  # the harness's poll-until-true
-from toys import Ones
+
+from toys import Ones, Toy, until
 
 torch.set_num_threads(1)
 TEXTS = ['the cat sat', 'a dog ran', 'the red cat', 'an old dog', 'the mat'] * 4
-
-
-class Toy(nn.Module):
-    "One parameter; each step sleeps `delay` s so a run stays live."
-    def __init__(self, delay=0.0): super().__init__(); self.w, self.delay = nn.Parameter(torch.zeros(1)), delay
-    def loss(self, batch):
-        time.sleep(self.delay)
-        return {'loss': (batch.mean() - self.w).pow(2).sum()}
 
 
 def small_lm(hidden=16): return RNNLM(RNNConfig(vocab_size=12, emb=8, hidden=hidden, layers=1))
@@ -41,7 +34,8 @@ KILL_SCRIPT = textwrap.dedent('''
 
     class Ones:
         def n(self, split): return 8
-        def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter([torch.ones(8, 4, dtype=torch.long)])
+        def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+            return iter([torch.ones(8, 4, dtype=torch.long)])
 
     d, kills, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ck, mf, hf = (os.path.join(d, n) for n in ('run.pt', 'model.safetensors', 'history.jsonl'))
@@ -65,11 +59,13 @@ KILL_SCRIPT = textwrap.dedent('''
         try:
             run = Run.load(ck, RNNLM(cfg), Ones())
             vals = {float(v) for p in run.model.parameters() for v in p.detach().flatten()[:3]}
-            if vals != {float(run.step_count)}: problems.append(f'run.pt mixes saves: {sorted(vals)[:4]}, step {run.step_count}')
+            if vals != {float(run.step_count)}:
+                problems.append(f'run.pt mixes saves: {sorted(vals)[:4]}, step {run.step_count}')
         except Exception as e: problems.append(f'run.pt: {e!r}')
         try:
             m = load_model(mf)
-            if len({float(p.detach().flatten()[0]) for p in m.parameters()}) != 1: problems.append('model file mixes saves')
+            if len({float(p.detach().flatten()[0]) for p in m.parameters()}) != 1:
+                problems.append('model file mixes saves')
         except Exception as e: problems.append(f'model file: {e!r}')
         try: rows = Follower(hf).read_new()
         except Exception as e: problems.append(f'history: {e!r}'); rows = []
@@ -199,7 +195,8 @@ def test_load_checks_shapes_of_a_model_without_config(tmp_path):
         def loss(self, batch): return {'loss': self.b(self.a(batch.float())).sum()}
     Run(Lin(2), Ones()).save(p)
     other = Lin(5); before = {k: v.clone() for k, v in other.state_dict().items()}
-    with pytest.raises(ValueError, match=r'b.weight: \(2, 3\) in the file, \(5, 3\) in the model'): Run.load(p, other, Ones())
+    with pytest.raises(ValueError, match=r'b.weight: \(2, 3\) in the file, \(5, 3\) in the model'):
+        Run.load(p, other, Ones())
     assert all(torch.equal(v, other.state_dict()[k]) for k, v in before.items())   # 'a' was not copied either
     with pytest.raises(ValueError, match='holds a Lin, not a Toy'): Run.load(p, Toy(), Ones())
 
@@ -237,9 +234,9 @@ def test_case5_follower_survives_os_errors_and_shows_them(tmp_path, monkeypatch)
         return real_open(path, *a, **k)
     monkeypatch.setattr(fm, 'open', flaky_open, raising=False)
     f = Follower(p, poll=0.01).start()
-    wait_until(lambda: f.errors, timeout=10)
+    until(lambda: f.errors, timeout=10)
     assert 'PermissionError' in f.chart.status and f.running
-    wait_until(lambda: f.rows, timeout=10)                       # the back-off retried, the error is gone
+    until(lambda: f.rows, timeout=10)                       # the back-off retried, the error is gone
     assert f.running and f.chart.status == '' and [r['step'] for r in f.rows] == [1]
     f.stop()
 
@@ -249,12 +246,12 @@ def test_case5_follower_survives_path_becoming_a_folder(tmp_path):
     p.write_text('{"step": 1, "loss": 1.0}\n')
     chart = follow(p, poll=0.01)
     f = chart.follower
-    wait_until(lambda: len(f.rows) == 1, timeout=10)
+    until(lambda: len(f.rows) == 1, timeout=10)
     p.unlink(); p.mkdir()                            # the path becomes a folder
-    wait_until(lambda: 'IsADirectoryError' in chart.status, timeout=10)
+    until(lambda: 'IsADirectoryError' in chart.status, timeout=10)
     assert f.running
     p.rmdir(); p.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.5}\n')
-    wait_until(lambda: len(f.rows) == 3, timeout=10)
+    until(lambda: len(f.rows) == 3, timeout=10)
     assert f.running and chart.status == ''
     chart.stop()
 
@@ -363,7 +360,7 @@ def test_interrupt_during_wait_leaves_the_run_running():
     threading.Timer(0.3, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt, match='wait\\(\\) interrupted'): run.wait()
     assert run.state == 'running'
-    n = run.step_count; wait_until(lambda: run.step_count > n, timeout=10)   # still training
+    n = run.step_count; until(lambda: run.step_count > n, timeout=10)   # still training
     run.stop(); assert run.wait(10) and run.state == 'stopped'
 
 
@@ -385,11 +382,11 @@ def test_interrupt_during_sampler_regeneration_releases_the_run(names):
         for _ in range(500): time.sleep(0.01)  # a long draw, interruptible between sleeps
         return real(n, **kw)
     model.sample = slow
-    run.start(); wait_until(lambda: run.step_count > 0, timeout=10)
+    run.start(); until(lambda: run.step_count > 0, timeout=10)
     threading.Timer(0.3, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt): s.regenerate()
     assert 'interrupted' in s.status.value and s.samples == old
-    n = run.step_count; wait_until(lambda: run.step_count > n, timeout=10)    # the run's lock was released: it trains on
+    n = run.step_count; until(lambda: run.step_count > n, timeout=10)    # the run's lock was released: it trains on
     assert model.training                                          # and the model is back in train mode
     model.sample = real
     assert s.regenerate() is not None and s.error is None

@@ -3,23 +3,18 @@ last line waits for its end, a truncated or replaced file restarts from the top,
 training script in another process is followed."""
 import json, os, subprocess, sys, textwrap, threading, time
 import pytest, torch
-from torch import nn
 from gmwidgets.follow import HistoryWriter, Follower, follow
 from gmwidgets.train import Run
-from jupyter import wait_until  # the harness's poll-until-true
-from toys import Ones
+
+from toys import Ones, Toy, until
 
 torch.set_num_threads(1)
 
 
-class Toy(nn.Module):
-    def __init__(self): super().__init__(); self.w = nn.Parameter(torch.zeros(1))
-    def loss(self, batch): return {'loss': (batch.mean() - self.w).pow(2).sum(), 'aux': self.w.sum() * 0}
-
-
 def test_writer_lines_match_history(tmp_path):
     p = tmp_path/'sub'/'h.jsonl'
-    run = Run(Toy(), Ones(), callbacks=[HistoryWriter(p, every=2)], max_steps=10, batch_size=8, eval_every=5)
+    run = Run(Toy(extra=('aux',)), Ones(), callbacks=[HistoryWriter(p, every=2)], max_steps=10, batch_size=8,
+              eval_every=5)
     run.start().wait(10)
     rows = [json.loads(l) for l in p.read_text().splitlines()]
     train = [r for r in rows if 'loss' in r]
@@ -28,7 +23,8 @@ def test_writer_lines_match_history(tmp_path):
     assert [r['step'] for r in valid] == [5, 10]
     h = run.history.set_index('step')
     for r in train:
-        assert r['loss'] == pytest.approx(h.loc[r['step'], 'loss']) and r['time'] == pytest.approx(h.loc[r['step'], 'time'])
+        assert r['loss'] == pytest.approx(h.loc[r['step'], 'loss']) and r['time'] == pytest.approx(h.loc[r['step'],
+                                                                                                         'time'])
         assert r['epoch'] == h.loc[r['step'], 'epoch'] and {'lr', 'grad_norm', 'aux'} <= set(r)
     assert valid[0]['valid_loss'] == pytest.approx(h.loc[5, 'valid_loss'])
     # append-only: a second run writing to the same file adds to it
@@ -68,15 +64,15 @@ def test_missing_file_is_waited_for_then_truncation_and_rotation_restart(tmp_pat
     assert fl.running and fl.rows == []
     w = HistoryWriter(p)
     for s in (1, 2, 3): w.write(s, loss=float(s))
-    wait_until(lambda: len(fl.rows) == 3, timeout=10)
+    until(lambda: len(fl.rows) == 3, timeout=10)
     w.close()
     p.write_text(json.dumps({'step': 1, 'loss': 10.0}) + '\n')  # truncated and rewritten: shorter than before
-    wait_until(lambda: len(fl.rows) == 4, timeout=10)
+    until(lambda: len(fl.rows) == 4, timeout=10)
     assert fl.rows[-1] == {'step': 1, 'loss': 10.0} and fl.restarts == 1
     new = tmp_path/'new.jsonl'
     new.write_text(''.join(json.dumps({'step': s, 'loss': 20.0 + s}) + '\n' for s in range(1, 6)))
     os.replace(new, p)  # rotated: a different file at the same path, longer than the old one
-    wait_until(lambda: len(fl.rows) == 9, timeout=10)
+    until(lambda: len(fl.rows) == 9, timeout=10)
     assert [r['step'] for r in fl.rows[4:]] == [1, 2, 3, 4, 5] and fl.restarts == 2
     fl.stop()
     assert not fl.running
@@ -95,7 +91,7 @@ def test_follow_returns_chart_with_stop(tmp_path):
     p = tmp_path/'f.jsonl'
     chart = follow(p, poll=0.01)
     HistoryWriter(p).write(1, loss=0.5)
-    wait_until(lambda: chart.n_points == 1, timeout=10)
+    until(lambda: chart.n_points == 1, timeout=10)
     chart.stop()
     assert not chart.follower.running
     with pytest.raises(ValueError, match='poll=0'): follow(p, poll=0)
@@ -114,14 +110,15 @@ def test_follow_a_training_script_in_another_process(tmp_path):
             def loss(self, b): time.sleep(0.01); return {'loss': (b.mean() - self.w).pow(2).sum()}
         class Ones:
             def n(self, split): return 32
-            def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(32, 1).split(batch_size))
+            def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+                return iter(torch.ones(32, 1).split(batch_size))
         Run(Toy(), Ones(), callbacks=[HistoryWriter(sys.argv[1])], max_steps=40, lr=0.1).start().wait()
     '''))
     hist = tmp_path/'script.jsonl'
     chart = follow(hist, poll=0.02)
     proc = subprocess.Popen([sys.executable, str(script), str(hist)])
     try:
-        wait_until(lambda: chart.n_points > 0, timeout=60)
+        until(lambda: chart.n_points > 0, timeout=60)
         seen_while_running = proc.poll() is None  # points arrive while the script still trains
         assert proc.wait(60) == 0
     finally:

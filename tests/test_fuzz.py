@@ -1,14 +1,16 @@
 """Fuzz tier (hypothesis) over the public constructors and controls: every input either works or raises a
 `TypeError`/`ValueError` that names the argument; never a bare IndexError/AttributeError, a hang or a dead thread.
 Widgets take exactly the control values the models take (one rule, `check_controls`)."""
-import math, tempfile, threading, time, warnings
+import math, tempfile, time, warnings
 from pathlib import Path
 import numpy as np, pytest, torch
 from hypothesis import given, settings, HealthCheck, strategies as st
-from gmwidgets.autoregressive import RNNLM, check_controls, MAX_LENGTH
+from gmwidgets.autoregressive import RNNLM
+from gmwidgets.sampling import check_controls
 from gmwidgets.data import TextData, SeriesData
 from gmwidgets.follow import Follower, HistoryWriter
 from gmwidgets.train import Run
+from toys import Ones, Toy
 
 torch.set_num_threads(1)
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -23,7 +25,8 @@ def count_cases():
 
 # any value a user might type: numbers of every kind, strings, containers, None
 ANY = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True, allow_infinity=True),
-                st.text(max_size=4), st.lists(st.integers(0, 3), max_size=2), st.just(np.float32(0.5)), st.just(np.int64(3)))
+                st.text(max_size=4), st.lists(st.integers(0, 3), max_size=2), st.just(np.float32(0.5)),
+                st.just(np.int64(3)))
 
 
 def works_or_names(f, *names):
@@ -46,7 +49,8 @@ def lm(names): return RNNLM.for_data(names, emb=8, hidden=8, layers=1)
 
 
 CONTROL_VALUES = {'temperature': st.one_of(ANY, st.floats(1e-3, 50)), 'top_k': st.one_of(ANY, st.integers(-3, 30)),
-                  'top_p': st.one_of(ANY, st.floats(-0.5, 1.5)), 'length': st.one_of(ANY, st.integers(-3, 40), st.just(10**7)),
+                  'top_p': st.one_of(ANY, st.floats(-0.5, 1.5)),
+                  'length': st.one_of(ANY, st.integers(-3, 40), st.just(10**7)),
                   'seed': st.one_of(ANY, st.integers(-5, 2**64))}
 
 
@@ -81,7 +85,8 @@ def test_sampler_takes_what_the_model_takes(lm, names, kv):
 def test_sampler_arguments(lm, names, n, debounce, path_frames):
     from gmwidgets.sampler import SamplerWidget
     box = {}
-    works_or_names(lambda: box.setdefault('w', SamplerWidget(lm, names, n=n, debounce=debounce, path_frames=path_frames)),
+    works_or_names(lambda: box.setdefault('w',
+                                          SamplerWidget(lm, names, n=n, debounce=debounce, path_frames=path_frames)),
                    'n=', 'debounce', 'path_frames')
     if 'w' in box: box['w'].close()
 
@@ -124,7 +129,8 @@ def test_latent_pick_and_endpoints(explorer, index, a, b):
 def test_latent_explorer_arguments(vae_words, split, n_map, steps, seed, map_method, controls):
     from gmwidgets.latent import LatentExplorer
     box = {}
-    works_or_names(lambda: box.setdefault('x', LatentExplorer(*vae_words, split=split, n_map=n_map, steps=steps, seed=seed,
+    works_or_names(lambda: box.setdefault('x',
+                                          LatentExplorer(*vae_words, split=split, n_map=n_map, steps=steps, seed=seed,
                                                               map_method=map_method, decode_controls=controls)),
                    'split', 'n_map', 'steps', 'seed', 'map_method', *controls)
     if 'x' in box: box['x'].close()
@@ -147,8 +153,10 @@ def test_text_data(texts, level, split, seed, max_len):
 
 
 @FAST
-@given(shape=st.tuples(st.integers(0, 30), st.integers(0, 3)), nan=st.booleans(), window=st.one_of(ANY, st.integers(-1, 40)),
-       stride=st.one_of(ANY, st.integers(-1, 5)), scaler=st.one_of(ANY, st.sampled_from(['minmax', 'standard'])), split=SPLIT)
+@given(shape=st.tuples(st.integers(0, 30), st.integers(0, 3)), nan=st.booleans(),
+       window=st.one_of(ANY, st.integers(-1, 40)),
+       stride=st.one_of(ANY, st.integers(-1, 5)), scaler=st.one_of(ANY, st.sampled_from(['minmax', 'standard'])),
+       split=SPLIT)
 def test_series_data(shape, nan, window, stride, scaler, split):
     x = np.random.default_rng(0).normal(size=shape)
     if nan and x.size: x[0, 0] = np.nan
@@ -160,16 +168,6 @@ def test_series_data(shape, nan, window, stride, scaler, split):
 
 # ---- Run arguments and controls --------------------------------------------------------------------------------------
 
-class Toy(torch.nn.Module):
-    def __init__(self): super().__init__(); self.w = torch.nn.Parameter(torch.zeros(1))
-    def loss(self, batch): return {'loss': (batch.mean() - self.w).pow(2).sum()}
-
-
-class Ones:
-    def n(self, split): return 16
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter(torch.ones(16, 4, 1).split(8))
-
-
 RUN_FIELDS = ['lr', 'optimizer', 'weight_decay', 'batch_size', 'max_steps', 'epochs', 'grad_clip', 'schedule', 'warmup',
               'eval_every', 'eval_batches', 'seed', 'num_threads', 'name']
 
@@ -178,8 +176,8 @@ RUN_FIELDS = ['lr', 'optimizer', 'weight_decay', 'batch_size', 'max_steps', 'epo
 @given(field=st.sampled_from(RUN_FIELDS), value=ANY, n=st.one_of(ANY, st.integers(-2, 3)))
 def test_run_arguments_and_step(field, value, n):
     box = {}
-    works_or_names(lambda: box.setdefault('r', Run(Toy(), Ones(), **{field: value})), field)
-    run = box.get('r') or Run(Toy(), Ones(), max_steps=2)
+    works_or_names(lambda: box.setdefault('r', Run(Toy(), Ones(16), **{field: value})), field)
+    run = box.get('r') or Run(Toy(), Ones(16), max_steps=2)
     if works_or_names(lambda: run.step(n), 'n=') == 'ok':   # it trains, then stops when asked: never wedged
         t = time.monotonic()
         while run.state == 'running' and run.step_count < min(n, 2) and time.monotonic() - t < 10: time.sleep(0.01)
@@ -199,7 +197,8 @@ def liveloss():
 
 
 @FAST
-@given(step=st.one_of(st.none(), ANY), name=st.text(min_size=1, max_size=5), value=st.one_of(ANY, st.just(torch.tensor(0.5)),
+@given(step=st.one_of(st.none(), ANY), name=st.text(min_size=1, max_size=5),
+       value=st.one_of(ANY, st.just(torch.tensor(0.5)),
                                                                                          st.just(torch.ones(2))))
 def test_liveloss_log(liveloss, step, name, value):
     works_or_names(lambda: liveloss.log(step, **{name: value}), 'step', name)
@@ -208,13 +207,15 @@ def test_liveloss_log(liveloss, step, name, value):
 # ---- follow and the history writer ----------------------------------------------------------------------------------
 
 @FAST
-@given(path=st.one_of(ANY, st.just('h.jsonl')), poll=st.one_of(ANY, st.floats(1e-3, 1)), chart=st.one_of(st.none(), ANY))
+@given(path=st.one_of(ANY, st.just('h.jsonl')), poll=st.one_of(ANY, st.floats(1e-3, 1)),
+       chart=st.one_of(st.none(), ANY))
 def test_follower_arguments(path, poll, chart):
     works_or_names(lambda: Follower(path, chart=chart, poll=poll), 'path', 'poll', 'chart')
 
 
 @FAST
-@given(value=st.one_of(ANY, st.just(np.float32(1.5)), st.just(torch.tensor(2.0)), st.just(np.ones(3)), st.just(object())),
+@given(value=st.one_of(ANY, st.just(np.float32(1.5)), st.just(torch.tensor(2.0)), st.just(np.ones(3)),
+                       st.just(object())),
        step=st.one_of(ANY, st.integers(0, 10)))
 def test_history_writer_values(value, step):
     with tempfile.TemporaryDirectory() as d:
@@ -223,7 +224,8 @@ def test_history_writer_values(value, step):
         w.close()
 
 
-FILE_OPS = st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([b'{"step": 1, "loss": 1}\n', 'truncate', 'delete',
+FILE_OPS = st.lists(st.one_of(st.binary(max_size=40),
+                              st.sampled_from([b'{"step": 1, "loss": 1}\n', 'truncate', 'delete',
                                                                          'folder', 'rewrite'])), max_size=8)
 
 

@@ -2,7 +2,7 @@
 import io
 import pytest
 import torch
-from gmwidgets.gan import SeriesGAN, gradient_penalty, Critic, GANConfig
+from gmwidgets.gan import SeriesGAN, gradient_penalty
 from gmwidgets.sampler import sample_controls
 from gmwidgets.train import Run
 from gmwidgets.data import SeriesData
@@ -23,7 +23,8 @@ def test_shapes_and_terms():
     x = gan.sample(5, seed=0)
     assert x.shape == (5, 7, 3) and ((x > 0) & (x < 1)).all()
     terms = gan.loss(torch.rand(4, 7, 3))
-    assert set(terms) == {'loss', 'd_loss', 'g_loss', 'gp', 'wasserstein'} and all(v.numel() == 1 for v in terms.values())
+    assert set(terms) == {'loss', 'd_loss', 'g_loss', 'gp',
+                          'wasserstein'} and all(v.numel() == 1 for v in terms.values())
     assert torch.equal(terms['loss'], terms['d_loss'])
     assert terms['d_loss'].item() == pytest.approx(-terms['wasserstein'].item() + 10 * terms['gp'].item(), abs=1e-5)
 
@@ -58,9 +59,11 @@ def test_train_step_uses_its_own_optimisers_and_ignores_opt():
     torch.manual_seed(0)
     gan = SeriesGAN(2, hidden=8, layers=1, length=6, n_critic=3)
     g0 = [p.clone() for p in gan.generator.parameters()]
-    d0 = [p.clone() for p in gan.critic.rnn.parameters()]   # (the critic's output bias cancels in D(fake) - D(real): no gradient)
+    # (the critic's output bias cancels in D(fake) - D(real): no gradient)
+    d0 = [p.clone() for p in gan.critic.rnn.parameters()]
     out = gan.train_step(toy(), opt=None)
-    assert set(out) == {'loss', 'd_loss', 'g_loss', 'gp', 'wasserstein'} and all(isinstance(v, float) for v in out.values())
+    assert set(out) == {'loss', 'd_loss', 'g_loss', 'gp',
+                        'wasserstein'} and all(isinstance(v, float) for v in out.values())
     opt_g, opt_d = gan.optimizers()
     assert opt_d.state[next(gan.critic.parameters())]['step'].item() == 3       # n_critic critic updates
     assert opt_g.state[next(gan.generator.parameters())]['step'].item() == 1    # one generator update

@@ -2,20 +2,22 @@
 Each notebook runs in a fresh `python3` kernel (the venv's python) with its own folder as working directory."""
 import sys
 import pytest
-from jupyter import NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
+from harness import NBS, REPO, WIDGET_MIME, error_outputs, execute_notebook, output_mimetypes, read_notebook
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import add_chart_images, chart_models, save_executed, widget_states  # the docs site's plug-in
 
 pytestmark = pytest.mark.kernel
 
 # Notebooks (relative to nbs/) that must run end to end in a few minutes on CPU: add a tutorial in one line.
-QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_vae.ipynb', 'tutorial_timeseries.ipynb',
+QUICK_NOTEBOOKS = ['quickstart.ipynb', 'tutorial_autoregressive.ipynb', 'tutorial_vae.ipynb',
+                   'tutorial_timeseries.ipynb',
                    'tutorial_compare_runs.ipynb']
 CELL_TIMEOUT = 300  # seconds per cell
 
 @pytest.fixture
 def one_thread(monkeypatch):
-    "Kernels started in the test get one OpenMP thread: a tutorial's training thread then does not fight the kernel's own threads for the 2 cores."
+    ("Kernels started in the test get one OpenMP thread: a tutorial's training thread then does not fight the "
+     "kernel's own threads for the 2 cores.")
     monkeypatch.setenv('OMP_NUM_THREADS', '1')
 
 @pytest.mark.parametrize('name', QUICK_NOTEBOOKS)
@@ -43,7 +45,8 @@ def write_notebook(path, *sources):
 def test_widget_outputs_are_found(tmp_path):
     "The harness itself: a slider comes back as a widget output, in a kernel whose cwd is the notebook's folder."
     (tmp_path/'here.txt').write_text('x')
-    nb = execute_notebook(write_notebook(tmp_path/'w.ipynb', 'import ipywidgets as w\nw.IntSlider(3)', "print(open('here.txt').read())"))
+    nb = execute_notebook(write_notebook(tmp_path/'w.ipynb', 'import ipywidgets as w\nw.IntSlider(3)',
+                                         "print(open('here.txt').read())"))
     assert error_outputs(nb) == []
     assert WIDGET_MIME in output_mimetypes(nb)
     assert nb.cells[1].outputs[0].text == 'x\n'
@@ -54,5 +57,6 @@ def test_error_outputs_are_reported(tmp_path):
     path = write_notebook(tmp_path/'bad.ipynb', 'x = 1', '1/0')
     with pytest.raises(CellExecutionError, match='ZeroDivisionError'): execute_notebook(path, timeout=60)
     nb = read_notebook(path)
-    nb.cells[1].outputs = [{'output_type': 'error', 'ename': 'ZeroDivisionError', 'evalue': 'division by zero', 'traceback': []}]
+    nb.cells[1].outputs = [{'output_type': 'error', 'ename': 'ZeroDivisionError', 'evalue': 'division by zero',
+                            'traceback': []}]
     assert error_outputs(nb) == [(1, 'ZeroDivisionError', 'division by zero')]

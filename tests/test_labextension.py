@@ -4,7 +4,7 @@ the wheel installs it and the Runs panel's server config as data files."""
 import json, subprocess, sys, zipfile
 from pathlib import Path
 import pytest
-import jupyter as harness
+import harness
 
 sys.path.insert(0, str(harness.REPO/'tools'))
 from labext_hash import RECORD, sources_hash  # noqa: E402

@@ -8,7 +8,8 @@ torch.set_num_threads(1)
 
 
 def test_import_without_lightning_says_what_to_install():
-    code = ("import sys; sys.modules['lightning'] = sys.modules['lightning.pytorch'] = sys.modules['pytorch_lightning'] = None\n"
+    code = ("import sys; sys.modules['lightning'] = sys.modules['lightning.pytorch'] = "
+            "sys.modules['pytorch_lightning'] = None\n"
             "try: import gmwidgets.lightning\n"
             "except ImportError as e: print('ERR', e)\n")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120).stdout
@@ -17,7 +18,8 @@ def test_import_without_lightning_says_what_to_install():
 
 try: from gmwidgets.lightning import LiveDashboardCallback, pl, scalar_metrics
 except ImportError: pl = None
-pytestmark_pl = pytest.mark.skipif(pl is None, reason='PyTorch Lightning is not installed: pip install pytorch-lightning')
+pytestmark_pl = pytest.mark.skipif(pl is None, reason='PyTorch Lightning is not installed: pip install '
+                                                      'pytorch-lightning')
 
 
 class Tiny(pl.LightningModule if pl else nn.Module):
@@ -110,10 +112,12 @@ def test_stop_is_agreed_by_every_rank_after_each_batch():
 @pytestmark_pl
 def test_only_rank_zero_pushes():
     class Rank1:
-        is_global_zero, global_step, callback_metrics, sanity_checking, should_stop = False, 1, {'train_loss': torch.tensor(1.0)}, False, False
+        is_global_zero, global_step, sanity_checking, should_stop = False, 1, False, False
+        callback_metrics = {'train_loss': torch.tensor(1.0)}
         world_size, strategy = 2, FakeStrategy(others_stop=False)
     cb = LiveDashboardCallback()
-    cb.on_fit_start(Rank1(), None); cb.on_train_batch_end(Rank1(), None, None, None, 0); cb.on_validation_end(Rank1(), None)
+    cb.on_fit_start(Rank1(), None); cb.on_train_batch_end(Rank1(), None, None, None, 0); cb.on_validation_end(Rank1(),
+                                                                                                              None)
     assert cb.chart.n_points == 0 and cb.trainer is None
 
 
@@ -141,7 +145,8 @@ def test_stop_in_the_parent_ends_both_forked_ddp_ranks_after_the_same_batch():
         def on_train_end(self): ended[self.global_rank] = self.global_step
 
     cb = LiveDashboardCallback()
-    t = pl.Trainer(accelerator='cpu', devices=2, strategy='ddp_fork', max_steps=100_000, max_epochs=100_000, logger=False,
+    t = pl.Trainer(accelerator='cpu', devices=2, strategy='ddp_fork', max_steps=100_000, max_epochs=100_000,
+                   logger=False,
                    enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[cb])
     def fit():
         with warnings.catch_warnings():

@@ -138,7 +138,7 @@ def test_liveloss_logs_and_shows_values():
     dash.close()
 
 
-# --- saving a chart (PNG, SVG, JSON, HTML through vl-convert, offline) --------------------------------------------------
+# --- saving a chart (PNG, SVG, JSON, HTML through vl-convert, offline) -------------------------------------------
 import json, struct, sys, threading
 import xml.etree.ElementTree as ET
 
@@ -281,7 +281,8 @@ def run_in_fork(child, timeout=20) -> str:
     os.close(w)
     with os.fdopen(r, 'rb') as f: out = f.read().decode()
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, f'the child failed or hung (exit {os.waitstatus_to_exitcode(status)})'
+    assert os.waitstatus_to_exitcode(status) == 0, ('the child failed or hung (exit '
+                                                    f'{os.waitstatus_to_exitcode(status)})')
     return out
 
 
@@ -348,6 +349,7 @@ def test_a_forked_child_renders_with_its_own_process():
         return f'{svg[:4].decode()} {pid}'
     out, pid = run_in_fork(child).split()
     assert out == '<svg' and int(pid) != parent_pid
-    assert renderer.proc.pid == parent_pid and renderer(lc.static_spec(), 'svg').startswith(b'<svg')  # the parent's still works
+    assert renderer.proc.pid == parent_pid and renderer(lc.static_spec(),
+                                                        'svg').startswith(b'<svg')  # the parent's still works
     lc.close()
 

@@ -1,5 +1,5 @@
-"A PyTorch user's own data and loss in `Run`: DataLoaders, Datasets, tensors, `loss_fn`, with the dashboard, checkpoints and follow."
-import math
+("A PyTorch user's own data and loss in `Run`: DataLoaders, Datasets, tensors, `loss_fn`, with the dashboard, "
+ "checkpoints and follow.")
 import pytest, torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, TensorDataset
 from gmwidgets.train import Run, RunError
@@ -62,7 +62,7 @@ def test_the_issue_repro_dataloader_trains_and_loss_goes_down():
 ])
 def test_epochs_totals_and_progress_agree(make, kw, per_epoch):
     run = Run(Regressor(), make(), loss_fn=mse, epochs=2, **kw)
-    assert run.total_steps == 2 * per_epoch == run._total_steps()
+    assert run.total_steps == 2 * per_epoch
     dash = TrainingDashboard(run)
     assert dash.total == run.total_steps and dash.progress.max == run.total_steps
     fit(run)
@@ -101,7 +101,8 @@ def test_no_length_with_max_steps_has_a_total():
 
 def test_valid_loader_is_evaluated():
     x, y = xy(24, seed=1)
-    run = fit(Run(Regressor(), DataLoader(TensorDataset(*xy()), batch_size=8), valid=DataLoader(TensorDataset(x, y), batch_size=5),
+    run = fit(Run(Regressor(), DataLoader(TensorDataset(*xy()), batch_size=8),
+                  valid=DataLoader(TensorDataset(x, y), batch_size=5),
                   loss_fn=mse, max_steps=10, eval_every=5))
     h = run.history.dropna(subset=['valid_loss'])
     assert list(h.step) == [5, 10]
@@ -163,11 +164,13 @@ def test_bad_data_and_model_fail_before_training():
     with pytest.raises(TypeError, match="one-shot iterator"): Run(Regressor(), (b for b in [xy()]), loss_fn=mse)
     with pytest.raises(TypeError, match="data is int"): Run(Regressor(), 3, loss_fn=mse)
     with pytest.raises(TypeError, match="loss_fn='mse'"): Run(Regressor(), xy(), loss_fn='mse')
-    with pytest.raises(ValueError, match="expected one length"): Run(Regressor(), (torch.zeros(4, 3), torch.zeros(5)), loss_fn=mse)
+    with pytest.raises(ValueError, match="expected one length"):
+        Run(Regressor(), (torch.zeros(4, 3), torch.zeros(5)), loss_fn=mse)
 
 
 def test_shuffle_follows_the_seed_per_epoch():
-    order = lambda seed: [b[1].tolist() for b in Run(Regressor(), xy(), loss_fn=mse, batch_size=8, seed=seed).data.batches(
+    order = lambda seed: [b[1].tolist() for b in Run(Regressor(), xy(), loss_fn=mse, batch_size=8,
+                                                     seed=seed).data.batches(
         'train', 8, shuffle=True, seed=seed)]
     assert order(1) == order(1) and order(1) != order(2)
 
@@ -189,7 +192,8 @@ def test_follow_sees_a_loader_run(tmp_path):
     run = fit(Run(Regressor(), DataLoader(TensorDataset(*xy()), batch_size=8), loss_fn=mse, max_steps=6,
                   callbacks=[HistoryWriter(path)]))
     f = Follower(path); f.read_new()
-    assert [r['step'] for r in f.rows] == list(range(1, 7)) and f.rows[-1]['loss'] == pytest.approx(run.history.loss.iloc[-1])
+    assert [r['step'] for r in f.rows] == list(range(1, 7))
+    assert f.rows[-1]['loss'] == pytest.approx(run.history.loss.iloc[-1])
     f.chart.close()
 
 

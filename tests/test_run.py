@@ -1,7 +1,9 @@
-"Behaviour of `gmwidgets.train.Run`: controls, limits, evaluation, errors, NaN handling, callbacks, checkpoints, train_step."
+("Behaviour of `gmwidgets.train.Run`: controls, limits, evaluation, errors, NaN handling, callbacks, checkpoints, "
+ "train_step.")
 import math, threading, time, warnings
 import pytest, torch
-from gmwidgets.train import Run, RunError, RunConfig
+from gmwidgets.train import Run, RunError
+from toys import until
 
 torch.set_num_threads(1)
 
@@ -26,7 +28,8 @@ class TinyGRU(torch.nn.Module):
     def __init__(self, V=7, C=16, seed=0):
         super().__init__()
         torch.manual_seed(seed)
-        self.emb, self.rnn, self.head = torch.nn.Embedding(V, C), torch.nn.GRU(C, C, batch_first=True), torch.nn.Linear(C, V)
+        self.emb, self.rnn, self.head = torch.nn.Embedding(V, C), torch.nn.GRU(C, C,
+                                                                               batch_first=True), torch.nn.Linear(C, V)
         self.calls = 0
     def loss(self, batch):
         self.calls += 1
@@ -40,14 +43,6 @@ class Slow(TinyGRU):
     "A step that takes at least `dt` seconds, so control timing is observable."
     def __init__(self, dt=0.005, **kw): super().__init__(**kw); self.dt = dt
     def loss(self, batch): time.sleep(self.dt); return super().loss(batch)
-
-
-def until(f, timeout=10.0):
-    "Poll `f()` until true; fail after `timeout` seconds."
-    t = time.monotonic()
-    while not f():
-        if time.monotonic() - t > timeout: raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.001)
 
 
 def weights(m): return [p.detach().clone() for p in m.parameters()]
@@ -131,7 +126,8 @@ def test_start_twice_is_an_error(data):
     with pytest.raises(RuntimeError, match="start\\(\\) it before wait\\(\\)"): Run(TinyGRU(), data).wait()
 
 
-@pytest.mark.parametrize('bs,epochs,steps', [(16, 3, 12), (20, 2, 8)])  # 64 train sequences: 4 batches an epoch (20, 20, 20, 4)
+@pytest.mark.parametrize('bs,epochs,steps',
+                         [(16, 3, 12), (20, 2, 8)])  # 64 train sequences: 4 batches an epoch (20, 20, 20, 4)
 def test_epochs_honoured(data, bs, epochs, steps):
     run = Run(TinyGRU(), data, batch_size=bs, epochs=epochs).start()
     assert run.wait(10) and run.state == 'finished'
@@ -192,7 +188,8 @@ def test_exception_in_loss_is_kept_and_reraised(data):
     class Rec:
         def on_error(self, run, e): seen.append(e)
     run = Run(Bad(), data, batch_size=16, callbacks=[Rec()]).start()
-    with pytest.raises(RunError, match=r"step 4, on a batch of shape \(16, 12\) \(torch.int64\): ValueError: boom") as ei:
+    with pytest.raises(RunError,
+                       match=r"step 4, on a batch of shape \(16, 12\) \(torch.int64\): ValueError: boom") as ei:
         run.wait(10)
     assert run.state == 'failed' and isinstance(run.error, ValueError) and ei.value.__cause__ is run.error
     assert seen == [run.error] and 'boom' in run.traceback and 'Traceback' in run.traceback
@@ -209,7 +206,8 @@ def test_shape_error_names_the_batch_shape():
         def __init__(self): super().__init__(); self.f = torch.nn.Linear(3, 1)
         def loss(self, x): return {'loss': self.f(x).mean()}
     run = Run(Lin(), Series()).start()
-    with pytest.raises(RunError, match=r"model.loss\(\) at step 1, on a batch of shape \(4, 24, 5\) \(torch.float32\): RuntimeError"):
+    with pytest.raises(RunError, match=r"model.loss\(\) at step 1, on a batch of shape \(4, 24, 5\) "
+                                       r"\(torch.float32\): RuntimeError"):
         run.wait(10)
 
 
@@ -319,7 +317,8 @@ def test_lock_lets_a_waiting_reader_in_between_steps(data):
 
 
 def test_save_load_round_trip(data, tmp_path):
-    kw = dict(batch_size=20, max_steps=14, schedule='cosine', warmup=2, weight_decay=0.01, eval_every=4)  # 4 batches an epoch
+    kw = dict(batch_size=20, max_steps=14, schedule='cosine', warmup=2, weight_decay=0.01,
+              eval_every=4)  # 4 batches an epoch
     ref = Run(TinyGRU(), data, **kw).start(); ref.wait(10)
     run = Run(TinyGRU(), data, **kw).step(6)  # stops in the middle of epoch 1
     until(lambda: run.state == 'paused')
@@ -343,13 +342,16 @@ def test_save_load_round_trip(data, tmp_path):
 def test_load_needs_callables_again(data, tmp_path):
     run = Run(TinyGRU(), data, schedule=lambda s: 0.5, optimizer=lambda p: torch.optim.SGD(p, lr=0.1))
     run.save(tmp_path / 'r.pt')
-    with pytest.raises(ValueError, match=r"\['optimizer', 'schedule'\] were callables"): Run.load(tmp_path / 'r.pt', TinyGRU(), data)
-    back = Run.load(tmp_path / 'r.pt', TinyGRU(), data, schedule=lambda s: 0.5, optimizer=lambda p: torch.optim.SGD(p, lr=0.1))
+    with pytest.raises(ValueError, match=r"\['optimizer', 'schedule'\] were callables"):
+        Run.load(tmp_path / 'r.pt', TinyGRU(), data)
+    back = Run.load(tmp_path / 'r.pt', TinyGRU(), data, schedule=lambda s: 0.5,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=0.1))
     back.step(2); until(lambda: back.state == 'paused')
     assert back.history.lr.tolist() == [0.05, 0.05]
     back.stop()
     torch.save({'x': 1}, tmp_path / 'other.pt')
-    with pytest.raises(ValueError, match="not a gmwidgets Run checkpoint"): Run.load(tmp_path / 'other.pt', TinyGRU(), data)
+    with pytest.raises(ValueError, match="not a gmwidgets Run checkpoint"):
+        Run.load(tmp_path / 'other.pt', TinyGRU(), data)
 
 
 def test_train_step_path(data):
@@ -367,7 +369,8 @@ def test_train_step_path(data):
     m.head.weight.register_hook(lambda g: backward_calls.append(1))
     run = Run(m, data, batch_size=16, max_steps=5, optimizer='sgd', lr=0.1, eval_every=5).start()
     assert run.wait(10)
-    assert m.steps == 5 and len(backward_calls) == 5 and not same(w0, weights(m))  # one backward a step: the model's own
+    assert m.steps == 5 and len(backward_calls) == 5 and not same(w0,
+                                                                  weights(m))  # one backward a step: the model's own
     h = run.history
     assert h.d_loss.tolist() == [0.5] * 5 and h.g_loss.tolist() == [1.5] * 5 and h.lr.tolist() == [0.1] * 5
     assert h.valid_loss.notna().sum() == 1
@@ -378,7 +381,8 @@ def test_schedule_drives_the_models_own_optimizers(data):
     class TwoOpts(TinyGRU):
         def __init__(self):
             super().__init__()
-            self.opts = (torch.optim.Adam(self.head.parameters(), lr=1e-3), torch.optim.Adam(self.rnn.parameters(), lr=4e-3))
+            self.opts = (torch.optim.Adam(self.head.parameters(), lr=1e-3),
+                         torch.optim.Adam(self.rnn.parameters(), lr=4e-3))
             self.seen = []
         def optimizers(self): return self.opts
         def train_step(self, batch, opt):
@@ -422,7 +426,8 @@ def test_learns(data):
 
 def test_headless_import():
     import subprocess, sys
-    code = "import sys, gmwidgets.train; bad = [m for m in ('ipywidgets', 'anywidget', 'altair') if m in sys.modules]; print(bad)"
+    code = ("import sys, gmwidgets.train; bad = [m for m in ('ipywidgets', 'anywidget', 'altair') if m in "
+            "sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == '[]'
 

@@ -1,5 +1,5 @@
 "`RunsChart`: runs of this kernel (also while they train), followed files and saved histories overlaid in one chart."
-import json, time
+import time
 import numpy as np, pandas as pd, pytest, torch
 from torch.utils.data import DataLoader, TensorDataset
 import vl_convert as vlc
@@ -103,8 +103,10 @@ def test_bad_sources_fail_with_one_clear_error():
     with pytest.raises(TypeError, match='source is int'): chart.add(3)
     with pytest.raises(ValueError, match="expected a 'step' column"): chart.add(pd.DataFrame({'x': [1]}))
     chart.add(pd.DataFrame({'step': [1], 'loss': [1.0]}), name='a')
-    with pytest.raises(ValueError, match="already in the chart"): chart.add(pd.DataFrame({'step': [1], 'loss': [1.0]}), name='a')
-    with pytest.raises(ValueError, match='separator'): chart.add(pd.DataFrame({'step': [1], 'loss': [1.0]}), name=f'x{SEP}y')
+    with pytest.raises(ValueError, match="already in the chart"):
+        chart.add(pd.DataFrame({'step': [1], 'loss': [1.0]}), name='a')
+    with pytest.raises(ValueError, match='separator'):
+        chart.add(pd.DataFrame({'step': [1], 'loss': [1.0]}), name=f'x{SEP}y')
     chart.close()
 
 
@@ -112,7 +114,8 @@ def test_a_run_stays_o1_per_update_display_bounded():
     "10 runs of 20k points: every series' display stays within max_points; one push touches one run's series."
     chart = RunsChart(max_points=400, rate_hz=1000)
     for k in range(10):
-        chart.add(pd.DataFrame({'step': np.arange(1, 20_001), 'loss': np.random.default_rng(k).random(20_000)}), name=f"r{k}")
+        chart.add(pd.DataFrame({'step': np.arange(1, 20_001), 'loss': np.random.default_rng(k).random(20_000)}),
+                  name=f"r{k}")
     chart.flush()
     rows = chart.display_rows()
     per_series = np.bincount(rows[:, 0].astype(int))

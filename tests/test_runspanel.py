@@ -9,7 +9,7 @@ import gmwidgets
 from gmwidgets.train import Run
 from gmwidgets.runspanel import RunReporter, STATUS_ENV, report
 from gmwidgets.runsapi import RunsPanel, inside, read_rows
-from jupyter import wait_until
+from harness import wait_until
 from toys import Ones
 
 torch.set_num_threads(1)

@@ -1,7 +1,9 @@
-"Behaviour of `SamplerWidget`: controls from the signature, debounced redraws, seeds, escaping, errors, export, locking."
+("Behaviour of `SamplerWidget`: controls from the signature, debounced redraws, seeds, escaping, errors, export, "
+ "locking.")
 import base64, html, importlib.util, threading, time
 import numpy as np, pandas as pd, pytest, torch
-from gmwidgets.sampler import SamplerWidget, sample_controls, text_samples_html, CONTROLS
+from gmwidgets.sampler import SamplerWidget, sample_controls, text_samples_html
+from toys import until
 
 torch.set_num_threads(1)
 CHARS = 'abcdefgh'
@@ -16,7 +18,8 @@ class CharLM(torch.nn.Module):
     @torch.no_grad()
     def sample(self, n, seed=0, temperature=1.0, top_k=None, top_p=None, length=10, prefix=''):
         self.calls += 1
-        self.seen.append(dict(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, length=length, prefix=prefix, training=self.training))
+        self.seen.append(dict(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, length=length,
+                              prefix=prefix, training=self.training))
         time.sleep(self.delay)
         bad = sorted(set(prefix) - set(CHARS))
         if bad: raise ValueError(f"prefix {prefix!r} has unknown characters {bad}")
@@ -43,13 +46,6 @@ class SeriesModel(torch.nn.Module):
     def sample(self, n, seed=0, length=6, steps=10):
         g = torch.Generator().manual_seed(seed)
         return torch.randn(n, length, 2, generator=g).cumsum(1) / steps  # (N, T, F)
-
-
-def wait_for(cond, timeout=5.0):
-    "Poll `cond` until true or `timeout` seconds pass; return its last value."
-    end = time.monotonic() + timeout
-    while not (ok := cond()) and time.monotonic() < end: time.sleep(0.01)
-    return ok
 
 
 @pytest.fixture
@@ -112,7 +108,7 @@ def test_control_change_redraws_after_debounce(text_sampler):
     s = text_sampler
     before, calls = s.view.value, s.model.calls
     s.temperature.value = 3.0
-    assert wait_for(lambda: s.view.value != before), "samples did not change after moving the temperature"
+    assert until(lambda: s.view.value != before), "samples did not change after moving the temperature"
     assert s.model.calls == calls + 1 and s.model.seen[-1]['temperature'] == pytest.approx(3.0)
 
 
@@ -120,9 +116,10 @@ def test_rapid_changes_coalesce():
     s = SamplerWidget(CharLM(), CharData(), n=6, debounce=0.2)
     calls = s.model.calls
     for l in range(2, 12): s.length.value = l; time.sleep(0.01)
-    assert wait_for(lambda: s.model.seen[-1]['length'] == 11)
+    assert until(lambda: s.model.seen[-1]['length'] == 11)
     time.sleep(0.3)
-    assert s.model.calls <= calls + 2, f"{s.model.calls - calls} draws for a burst of 10 changes: expected the first and the last"
+    assert s.model.calls <= calls + 2, (f"{s.model.calls - calls} draws for a burst of 10 changes: expected the first "
+                                        "and the last")
     assert s.model.seen[-1]['length'] == 11 and all(len(t) <= 11 for t in s.samples)
     assert any(len(t) > 2 for t in s.samples)  # the last draw is what is shown, not the first (length 2)
     s.close()
@@ -131,7 +128,7 @@ def test_rapid_changes_coalesce():
 def test_lone_change_drawn_without_waiting_for_debounce():
     s = SamplerWidget(CharLM(), CharData(), n=6, debounce=2.0)
     t0 = time.monotonic(); s.seed.value = 9
-    assert wait_for(lambda: s.model.seen[-1]['seed'] == 9 and s.timing, timeout=1.5)
+    assert until(lambda: s.model.seen[-1]['seed'] == 9 and s.timing, timeout=1.5)
     assert time.monotonic() - t0 < 1.0, 'a lone change waited for the debounce timer'
     s.close()
 
@@ -140,7 +137,7 @@ def test_change_does_not_block_the_caller():
     s = SamplerWidget(CharLM(delay=0.4), CharData(), debounce=0.02)
     t0 = time.perf_counter(); s.seed.value = 5; dt = time.perf_counter() - t0
     assert dt < 0.1, f"setting a control took {dt:.2f} s: the draw ran on the caller's thread"
-    assert wait_for(lambda: s.model.seen[-1]['seed'] == 5 and s.timing.get('sample_ms', 0) > 300)
+    assert until(lambda: s.model.seen[-1]['seed'] == 5 and s.timing.get('sample_ms', 0) > 300)
     s.close()
 
 
@@ -149,7 +146,7 @@ def test_dice_picks_new_seed_and_samples(text_sampler):
     seed, samples = s.seed.value, s.samples
     s.dice_button.click()
     assert s.seed.value != seed
-    assert wait_for(lambda: s.samples != samples)
+    assert until(lambda: s.samples != samples)
 
 
 def test_same_seed_same_samples(text_sampler):
@@ -192,12 +189,12 @@ def test_error_shown_and_old_samples_kept(text_sampler):
     s = text_sampler
     old, old_html = s.regenerate(), s.view.value
     s.prefix.value = 'a<z'
-    assert wait_for(lambda: s.error is not None), "bad prefix gave no error"
+    assert until(lambda: s.error is not None), "bad prefix gave no error"
     assert isinstance(s.error, ValueError) and 'unknown characters' in s.status.value
     assert '&lt;' in s.status.value and 'a<z' not in s.status.value  # the message is escaped too
     assert s.samples == old and s.view.value == old_html
     s.prefix.value = 'ab'
-    assert wait_for(lambda: s.error is None)
+    assert until(lambda: s.error is None)
     assert all(t.startswith('ab') for t in s.samples) and 'samples in' in s.status.value
 
 
@@ -283,24 +280,28 @@ def test_samples_under_run_lock_in_eval_mode():
     model.sample.__signature__ = __import__('inspect').signature(orig)
     model.train()
     s = SamplerWidget(model, CharData(), run=run, debounce=0.01)
-    assert held == [True] and model.seen[-1]['training'] is False and model.training  # eval while sampling, train mode restored
+    # eval while sampling, train mode restored
+    assert held == [True] and model.seen[-1]['training'] is False and model.training
     with run.lock:  # a training step in progress: the debounced draw waits for it
         s.seed.value = 4
         time.sleep(0.15)
         assert len(held) == 1
-    assert wait_for(lambda: len(held) == 2)
+    assert until(lambda: len(held) == 2)
     s.close()
 
 
-NAMES = ['anna', 'bob', 'cleo', 'dan', 'eve', 'finn', 'gus', 'hana', 'ida', 'jon', 'kai', 'lena', 'max', 'nina', 'otto', 'pia']
+NAMES = ['anna', 'bob', 'cleo', 'dan', 'eve', 'finn', 'gus', 'hana', 'ida', 'jon', 'kai', 'lena', 'max', 'nina',
+         'otto', 'pia']
 
 
 class TinyNames:
-    "A stand-in for `gmwidgets.data.TextData` (char level; ids 0-3 are <pad> <bos> <eos> <unk>), enough for RNNLM and Run."
+    ("A stand-in for `gmwidgets.data.TextData` (char level; ids 0-3 are <pad> <bos> <eos> <unk>), enough for RNNLM "
+     "and Run.")
     kind = 'text'
     def __init__(self):
         self.itos = ['<pad>', '<bos>', '<eos>', '<unk>'] + sorted(set(''.join(NAMES)))
-        self.vocab = type('Vocab', (), dict(stoi={c: i for i, c in enumerate(self.itos)}, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
+        self.vocab = type('Vocab', (),
+                          dict(stoi={c: i for i, c in enumerate(self.itos)}, pad_id=0, bos_id=1, eos_id=2, unk_id=3,
                                             __len__=lambda v: len(self.itos)))()
     def decode(self, ids): return [''.join(self.itos[i] for i in r if i > 3) for r in ids]
     def contains(self, text): return text in NAMES
@@ -343,14 +344,14 @@ def test_with_running_training():
     s = SamplerWidget(model, data, run=run, n=4, controls={'length': 24}, debounce=0.01)
     run.start()
     try:
-        assert wait_for(lambda: run.step_count >= 3)
+        assert until(lambda: run.step_count >= 3)
         steps = []
         for seed in range(1, 7):
             s.seed.value = seed
-            assert wait_for(lambda: len(torn) >= seed + 1), 'no redraw while training'
+            assert until(lambda: len(torn) >= seed + 1), 'no redraw while training'
             steps.append(run.step_count)
         assert steps[-1] > steps[0], 'training did not advance while sampling'
-        assert wait_for(lambda: s.seed.value == 6 and 'samples in' in s.status.value)
+        assert until(lambda: s.seed.value == 6 and 'samples in' in s.status.value)
         assert not any(torn), 'weights changed during a draw: the sampler did not hold run.lock'
         assert s.error is None and run.error is None and run.state == 'running' and model.training
     finally:
@@ -361,7 +362,8 @@ def test_with_running_training():
 # --- denoising steps (models whose sample takes return_path)
 
 class PathModel(torch.nn.Module):
-    "A diffusion-like sampler: seeded noise (the path's first state) moved linearly to a seeded walk (its last); counts calls."
+    ("A diffusion-like sampler: seeded noise (the path's first state) moved linearly to a seeded walk (its last); "
+     "counts calls.")
     def __init__(self): super().__init__(); self.calls = 0
     def sample(self, n, seed=0, steps=10, return_path=False):
         self.calls += 1
@@ -395,10 +397,12 @@ def all_widgets(w):
 def test_step_slider_only_for_path_models():
     plain, path = SamplerWidget(SeriesModel(), n=2, debounce=0.01), SamplerWidget(PathModel(), n=2, debounce=0.01)
     assert not plain.has_path and plain.denoise_step is None and plain.denoise_play is None
-    assert len(plain.children) == 5 and not any(isinstance(w, (__import__('ipywidgets').Play)) for w in all_widgets(plain))
+    assert len(plain.children) == 5 and not any(isinstance(w,
+                                                           (__import__('ipywidgets').Play)) for w in all_widgets(plain))
     assert path.has_path and path.denoise_step in all_widgets(path) and path.denoise_play in all_widgets(path)
     assert list(path.controls) == ['seed', 'steps']  # return_path is not a control
-    assert path._play_link.source == (path.denoise_play, 'value') and path._play_link.target == (path.denoise_step, 'value')
+    assert path._play_link.source == (path.denoise_play, 'value') and path._play_link.target == (path.denoise_step,
+                                                                                                 'value')
     assert path._path_row.layout.display is None  # shown once a path arrived
     plain.close(); path.close()
 
@@ -417,8 +421,10 @@ def test_moving_step_changes_chart_without_sampling():
     time.sleep(0.05)
     assert m.calls == 1, 'moving the step slider sampled again'
     assert len(last) == len(mid) == len(first) == 3 * 6 * 2
-    assert [r['value'] for r in mid] != [r['value'] for r in last] and [r['value'] for r in first] != [r['value'] for r in mid]
-    assert 'step 0 of 8' in s.denoise_label.value and 'x_t' in s.denoise_label.value and 'pure noise' in s.denoise_label.value
+    values = lambda rows: [r['value'] for r in rows]
+    assert values(mid) != values(last) and values(first) != values(mid)
+    label = s.denoise_label.value
+    assert 'step 0 of 8' in label and 'x_t' in label and 'pure noise' in label
     assert s.timing['step_ms'] > 0
     s.close()
 
@@ -446,7 +452,7 @@ def test_new_generation_resets_to_last_step():
     s = SamplerWidget(m, n=2, controls={'steps': 8}, debounce=0.01)
     s.denoise_step.value = 2
     s.steps.value = 4
-    assert wait_for(lambda: m.calls == 2 and s.denoise_step.max == 4)
+    assert until(lambda: m.calls == 2 and s.denoise_step.max == 4)
     assert s.denoise_step.value == 4 and s.denoise_play.max == 4 and s.path.shape[0] == 5
     assert np.allclose([r['value'] for r in synthetic_rows(s)], s.to_frame().value)
     s.close()
@@ -495,11 +501,13 @@ def test_bad_path_shown_as_error_and_old_path_kept():
     s = SamplerWidget(m, n=2, controls={'steps': 4}, debounce=0.01)
     good, step = s.path.copy(), s.denoise_step.value
     orig = m.sample
-    m.sample = lambda n, seed=0, steps=10, return_path=False: (orig(n, seed, steps, True)[0], torch.zeros(steps + 1, n, 5, 2))
+    m.sample = lambda n, seed=0, steps=10, return_path=False: (orig(n, seed, steps, True)[0],
+                                                               torch.zeros(steps + 1, n, 5, 2))
     s.seed.value = 3; s.regenerate()
     assert isinstance(s.error, ValueError) and 'path of shape (5, 2, 5, 2)' in html.unescape(s.status.value)
     assert np.array_equal(s.path, good) and s.denoise_step.value == step
     m.sample = lambda n, seed=0, steps=10, return_path=False: orig(n, seed, steps)  # ignores return_path
     s.seed.value = 4; s.regenerate()
-    assert isinstance(s.error, TypeError) and 'expected (samples, path)' in s.status.value and np.array_equal(s.path, good)
+    assert isinstance(s.error, TypeError) and 'expected (samples, path)' in s.status.value and np.array_equal(s.path,
+                                                                                                              good)
     s.close()

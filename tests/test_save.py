@@ -113,7 +113,8 @@ def test_text_model_encodes_prefix_after_load(words, tmp_path):
 
 
 def test_closed_char_vocab_survives(tmp_path):
-    data = TextData.from_texts(['abc', 'abd', 'bcd'] * 3, level='char', name='c', vocab=Vocab.build(['abcd'], 'char', closed=True))
+    data = TextData.from_texts(['abc', 'abd', 'bcd'] * 3, level='char', name='c',
+                               vocab=Vocab.build(['abcd'], 'char', closed=True))
     m = TransformerLM.for_data(data, d_model=8, n_heads=2, n_layers=1, block_size=8)
     m2 = load_model(m.save(tmp_path / 'c.safetensors'))
     assert m2.vocab.closed and m2.vocab.level == 'char' and m2.vocab.itos == data.vocab.itos
@@ -145,7 +146,8 @@ def test_file_holds_no_pickle_and_plain_metadata(words, tmp_path):
     assert meta['format'] == MODEL_FORMAT and meta['class'] == 'RNNLM' and meta['version'] == gmwidgets.__version__
     assert json.loads(meta['config']) == {**json.loads(meta['config']), 'vocab_size': len(words.vocab), 'hidden': 8}
     assert json.loads(meta['vocab']) == {'tokens': words.vocab.itos, 'level': 'word', 'closed': False}
-    assert sum(v['data_offsets'][1] - v['data_offsets'][0] for k, v in header.items() if k != '__metadata__') == len(raw) - 8 - n
+    assert sum(v['data_offsets'][1] - v['data_offsets'][0] for k,
+               v in header.items() if k != '__metadata__') == len(raw) - 8 - n
     assert read_model_metadata(SeriesAR(2, hidden=4, layers=1).save(tmp_path / 's.safetensors'))['vocab'] is None
 
 
@@ -191,8 +193,10 @@ def test_missing_extra_and_misshapen_tensors(series, tmp_path):
         load_model(rewrite(p, tmp_path / 'extra.safetensors', add))
     with pytest.raises(ValueError, match=r"bent\.safetensors: tensors do not fit a SeriesAR"):
         load_model(rewrite(p, tmp_path / 'bent.safetensors', bend))
-    with pytest.raises(ValueError, match=r"hid\.safetensors: tensors do not fit"):   # config says hidden=5, weights are 4
-        load_model(rewrite(p, tmp_path / 'hid.safetensors', config=json.dumps({**read_model_metadata(p)['config'], 'hidden': 5})))
+    with pytest.raises(ValueError,
+                       match=r"hid\.safetensors: tensors do not fit"):   # config says hidden=5, weights are 4
+        load_model(rewrite(p, tmp_path / 'hid.safetensors',
+                           config=json.dumps({**read_model_metadata(p)['config'], 'hidden': 5})))
 
 
 def test_not_a_model_file(series, tmp_path):

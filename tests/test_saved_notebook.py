@@ -3,7 +3,7 @@ it), and its HTML export shows a drawn picture of every chart with the final num
 import base64, json, re, subprocess, sys
 from collections import Counter
 import nbformat, numpy as np, pytest
-from jupyter import NBS, REPO, execute_notebook
+from harness import NBS, REPO, execute_notebook
 from gmwidgets.livechart import data_rows
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
@@ -21,7 +21,8 @@ STATE = 'application/vnd.jupyter.widget-state+json'
 @pytest.fixture(scope='module')
 def saved(tmp_path_factory):
     """The quickstart executed (slow cells included) with nbclient and saved with its widget state: (path, notebook).
-    The copy the kernel tier saved for the docs (`_build/executed/`) is reused when it is current: run once, not twice."""
+    The copy the kernel tier saved for the docs (`_build/executed/`) is reused when it is current: run once, not
+    twice."""
     d = tmp_path_factory.mktemp('saved')
     nb = saved_executed(NBS/'quickstart.ipynb')
     if nb is None: nb = execute_notebook(NBS/'quickstart.ipynb', timeout=600, cwd=d, store_widget_state=True)
@@ -51,7 +52,8 @@ def test_saved_quickstart_is_small(saved):
     states = nb.metadata['widgets'][STATE]['state']
     parts = sorted(((len(json.dumps(m)), m['model_name']) for m in states.values()), reverse=True)[:4]
     outs = sorted(len(json.dumps(c.get('outputs', []))) for c in nb.cells)[-4:]
-    assert size <= MAX_BYTES, f'saved quickstart: {size:,} bytes (largest models {parts}, outputs {outs}): expected <= {MAX_BYTES:,}'
+    assert size <= MAX_BYTES, (f'saved quickstart: {size:,} bytes (largest models {parts}, outputs {outs}): expected '
+                               f'<= {MAX_BYTES:,}')
 
 
 def line_vertices(svg:str) -> int:

@@ -3,7 +3,7 @@ serves the Vega runtime from the installed package (no login needed, cached for 
 import json, shutil, subprocess, sys, tempfile, urllib.request, zipfile
 from pathlib import Path
 import pytest
-import jupyter as harness
+import harness
 from gmwidgets.livechart import vega_key, vega_source
 
 CONFIG = 'etc/jupyter/jupyter_server_config.d/gmwidgets.json'

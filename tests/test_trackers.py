@@ -1,5 +1,5 @@
-"Other trackers' logs in `RunsChart` and `Run` callbacks writing to them, with the real libraries: TensorBoard, MLflow, Lightning's CSVLogger."
-import time
+("Other trackers' logs in `RunsChart` and `Run` callbacks writing to them, with the real libraries: TensorBoard, "
+ "MLflow, Lightning's CSVLogger.")
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -7,15 +7,9 @@ from torch.utils.tensorboard import SummaryWriter
 from gmwidgets.train import Run
 from gmwidgets.runschart import RunsChart, series_name
 from gmwidgets.trackers import tensorboard_runs, mlflow_runs, TensorBoardWriter, MLflowWriter
+from toys import until
 
 torch.set_num_threads(1)
-
-
-def until(f, timeout=20.0):
-    t = time.monotonic()
-    while not f():
-        if time.monotonic() - t > timeout: raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.05)
 
 
 def steps(chart, run, term='loss'):

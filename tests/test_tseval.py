@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 from gmwidgets.data import sine_data
-from gmwidgets.tseval import (discriminative_score, predictive_score, scores, mmd, acf, marginals, pca_2d, next_step_task,
+from gmwidgets.tseval import (discriminative_score, predictive_score, scores, mmd, acf, marginals, pca_2d,
+                              next_step_task,
                               as_windows, ScoringStopped)
 
 torch.set_num_threads(1)
@@ -52,7 +53,8 @@ def test_next_step_task_matches_the_reference_slicing():
 def test_scores_mean_and_std_over_repeats():
     s = scores(REAL[:300], NOISE[:300], repeats=3, seed=0, disc_iterations=20, pred_iterations=20)
     d = [discriminative_score(REAL[:300], NOISE[:300], 20, 128, k) for k in range(3)]
-    assert s['repeats'] == 3 and s['discriminative'] == pytest.approx(np.mean(d)) and s['discriminative_std'] == pytest.approx(np.std(d))
+    assert s['repeats'] == 3 and s['discriminative'] == pytest.approx(np.mean(d))
+    assert s['discriminative_std'] == pytest.approx(np.std(d))
     with pytest.raises(ValueError, match='repeats=0'): scores(REAL, NOISE, repeats=0)
 
 
@@ -81,7 +83,8 @@ def test_marginals_and_pca():
     m = marginals(REAL, NOISE, bins=8, features=list('abcde'))
     assert list(m.feature.unique()) == list('abcde') and len(m) == 40
     widths = m.hi - m.lo
-    assert np.allclose((widths * m.real).groupby(m.feature).sum(), 1) and np.allclose((widths * m.fake).groupby(m.feature).sum(), 1)
+    assert np.allclose((widths * m.real).groupby(m.feature).sum(),
+                       1) and np.allclose((widths * m.fake).groupby(m.feature).sum(), 1)
     p = pca_2d(REAL, NOISE, max_n=300)
     real = p[p.source == 'real']
     assert len(p) == 600 and abs(real.pc1.mean()) < 1e-6 and real.pc1.var() >= real.pc2.var()
@@ -89,7 +92,8 @@ def test_marginals_and_pca():
 
 def test_progress_reports_every_step_and_leaves_the_score_unchanged():
     seen = []
-    with_hook = discriminative_score(REAL[:200], NOISE[:200], iterations=25, seed=2, progress=lambda i, n: seen.append((i, n)))
+    with_hook = discriminative_score(REAL[:200], NOISE[:200], iterations=25, seed=2, progress=lambda i,
+                                     n: seen.append((i, n)))
     assert seen == [(i, 25) for i in range(1, 26)]
     assert with_hook == discriminative_score(REAL[:200], NOISE[:200], iterations=25, seed=2)
 
@@ -99,7 +103,8 @@ def test_should_stop_ends_the_loop_at_once(score):
     import time
     steps, t0 = [], time.perf_counter()
     with pytest.raises(ScoringStopped, match='stopped after 7 of 100000'):
-        score(REAL, NOISE, iterations=100_000, progress=lambda i, n: steps.append(i), should_stop=lambda: len(steps) >= 7)
+        score(REAL, NOISE, iterations=100_000, progress=lambda i, n: steps.append(i),
+              should_stop=lambda: len(steps) >= 7)
     assert steps == list(range(1, 8)) and time.perf_counter() - t0 < 2
 
 

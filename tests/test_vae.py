@@ -17,7 +17,8 @@ def text_data(n=120, seed=0, same=False):
     "Word-level sentences of 3-6 random words (or one sentence repeated when `same`)."
     g = torch.Generator().manual_seed(seed)
     texts = ['the cat sat on the mat'] * n if same else \
-        [' '.join(WORDS[i] for i in torch.randint(len(WORDS), (int(torch.randint(3, 7, (1,), generator=g)),), generator=g))
+        [' '.join(WORDS[i] for i in torch.randint(len(WORDS), (int(torch.randint(3, 7, (1,), generator=g)),),
+                                                  generator=g))
          for _ in range(n)]
     return TextData.from_texts(texts, level='word', name='toy')
 
@@ -44,7 +45,8 @@ def train(model, data, steps, lr=1e-2, batch_size=32, log=None):
 @settings(max_examples=30, deadline=None)
 def test_kl_matches_torch_distributions(mus, lv):
     mu = torch.tensor([mus]); logvar = torch.full_like(mu, lv)
-    want = torch.distributions.kl_divergence(torch.distributions.Normal(mu, (0.5 * logvar).exp()), torch.distributions.Normal(0., 1.))
+    want = torch.distributions.kl_divergence(torch.distributions.Normal(mu, (0.5 * logvar).exp()),
+                                             torch.distributions.Normal(0., 1.))
     torch.testing.assert_close(gaussian_kl(mu, logvar), want, atol=1e-5, rtol=1e-5)
 
 

@@ -6,7 +6,7 @@ import json, os, shutil, subprocess, sys, zipfile
 from email.parser import Parser
 from pathlib import Path
 import pytest
-from jupyter import NBS, REPO, WIDGET_MIME, error_outputs, output_mimetypes, read_notebook
+from harness import NBS, REPO, WIDGET_MIME, error_outputs, output_mimetypes, read_notebook
 
 pytestmark = pytest.mark.wheel
 
@@ -16,7 +16,8 @@ SHIPPED = ('gmwidgets/static/', 'gmwidgets/vendored/')  # package data a user ca
 def sh(*cmd, cwd=None, env=None, timeout=900) -> str:
     "Run `cmd`; its stdout, or a failure that shows what it printed."
     p = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert p.returncode == 0, f"{' '.join(map(str, cmd))} exited {p.returncode}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    assert p.returncode == 0, (f"{' '.join(map(str, cmd))} exited "
+                               f"{p.returncode}:\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     return p.stdout
 
 def build(outdir:Path, *flags) -> list[Path]:
@@ -35,7 +36,8 @@ def dists(tmp_path_factory) -> dict:
 def user_env(venv:Path) -> dict:
     "The environment of a shell in which `venv` is active: its bin first on PATH, nothing from this checkout."
     env = {k: v for k, v in os.environ.items() if k not in ('PYTHONPATH', 'VIRTUAL_ENV', 'JUPYTER_PATH')}
-    return env | {'PATH': f"{venv/'bin'}{os.pathsep}{env.get('PATH', '')}", 'VIRTUAL_ENV': str(venv), 'OMP_NUM_THREADS': '1'}
+    return env | {'PATH': f"{venv/'bin'}{os.pathsep}{env.get('PATH', '')}", 'VIRTUAL_ENV': str(venv),
+                  'OMP_NUM_THREADS': '1'}
 
 @pytest.fixture(scope='session')
 def venv(dists, tmp_path_factory) -> Path:
@@ -44,7 +46,8 @@ def venv(dists, tmp_path_factory) -> Path:
     assert REPO not in root.parents
     v = root/'venv'
     sh(sys.executable, '-m', 'venv', v)
-    sh(v/'bin'/'python', '-m', 'pip', 'install', '-q', '-c', REPO/'constraints.txt', dists['wheel'], cwd=root, env=user_env(v))
+    sh(v/'bin'/'python', '-m', 'pip', 'install', '-q', '-c', REPO/'constraints.txt', dists['wheel'], cwd=root,
+       env=user_env(v))
     return v
 
 def run_py(venv:Path, code:str, cwd:Path) -> str:
@@ -110,7 +113,8 @@ declared = {norm(re.split(r'[<>=!~;\[ (]', r, maxsplit=1)[0]) for r in md.requir
 dists = md.packages_distributions()
 missing = {}
 for f in sorted(pathlib.Path(gmwidgets.__file__).parent.glob('*.py')):
-    for node in ast.parse(f.read_text()).body:  # module level only: imports inside functions or try are optional, guarded
+    # module level only: imports inside functions or try are optional, guarded
+    for node in ast.parse(f.read_text()).body:
         if isinstance(node, ast.Import): names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0: names = [node.module]
         else: continue

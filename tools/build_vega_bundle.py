@@ -13,7 +13,8 @@ OUT = Path(__file__).resolve().parents[1] / 'gmwidgets' / 'static' / 'vega.js'
 def build(out:Path=OUT) -> Path:
     "Write the bundle to `out` and return its path."
     src = vlc.javascript_bundle(SNIPPET)
-    header = f"// Vega + Vega-Lite + vega-embed, bundled by vl-convert-python {vlc.__version__} (tools/build_vega_bundle.py). Do not edit.\n"
+    header = (f"// Vega + Vega-Lite + vega-embed, bundled by vl-convert-python {vlc.__version__} "
+              "(tools/build_vega_bundle.py). Do not edit.\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(header + src)
     return out

@@ -2,7 +2,7 @@
 
 nbdev's own `nbdev-readme` renders through Quarto, whose PyPI package downloads its binary at install time
 (not possible offline), so this small converter does the same job for a notebook of prose and code."""
-import json, sys
+import json
 from pathlib import Path
 
 def _src(c): return ''.join(c['source']) if isinstance(c['source'], list) else c['source']
@@ -18,7 +18,8 @@ def readme(nb_path='nbs/index.ipynb'):
     "README text from the index notebook."
     nb = json.loads(Path(nb_path).read_text())
     parts = [m for m in map(_cell_md, nb['cells']) if m]
-    return '<!-- Generated from nbs/index.ipynb by tools/readme.py; edit the notebook, not this file -->\n\n' + '\n\n'.join(parts) + '\n'
+    head = '<!-- Generated from nbs/index.ipynb by tools/readme.py; edit the notebook, not this file -->\n\n'
+    return head + '\n\n'.join(parts) + '\n'
 
 if __name__ == '__main__':
     root = Path(__file__).resolve().parent.parent

@@ -13,14 +13,17 @@ A browser test takes the `lab` fixture (tests/conftest.py) and reads like this:
         assert lab.failed_cells() == [] and lab.console_errors == []
         lab.output(5).get_by_role('button', name='Stop').click()  # elements inside cell 5's output
         lab.output(5).get_by_text('stopped').wait_for()
-        outs = lab.run_cell_source('print(1 + 1)')  # append a cell, run it: [{'output_type': 'stream', 'text': '2\\n', ...}]
+        outs = lab.run_cell_source('print(1 + 1)')  # append a cell, run it:
+                                                     # [{'output_type': 'stream', 'text': '2\\n', ...}]
         lab.screenshot('after_stop', lab.output(5))             # tests/artifacts/after_stop.png
 
 Cell indices count markdown cells too; `lab.state()['ncells']` is the index the next appended cell gets."""
 from __future__ import annotations
-import json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.error, urllib.request, warnings
+import json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time, warnings
+import urllib.error, urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+from toys import until  # the one polling loop of the tests
 
 REPO = Path(__file__).resolve().parents[1]
 NBS = REPO/'nbs'
@@ -45,7 +48,8 @@ LAB_SETTINGS = {
     '@jupyter-widgets/jupyterlab-manager:plugin': {'saveState': True},
 }
 # Server side of the same: no news feed, no update check (jupyter_server_config.json in JUPYTER_CONFIG_DIR).
-SERVER_CONFIG = {'LabApp': {'news_url': None, 'check_for_updates_class': 'jupyterlab.handlers.announcements.NeverCheckForUpdate'}}
+SERVER_CONFIG = {'LabApp': {'news_url': None,
+                            'check_for_updates_class': 'jupyterlab.handlers.announcements.NeverCheckForUpdate'}}
 
 # ---------------------------------------------------------------- kernel tier
 
@@ -101,7 +105,7 @@ def copy_tree_for_lab(dest:Path, # an empty temp folder that becomes the server'
 class LabServer:
     "A real `jupyter lab` on a free localhost port, isolated in temp dirs; `start()`, then `stop()`."
     def __init__(self, root_dir:Path|str, # what the server serves (tests open paths relative to it)
-                 tmp:Path|str|None=None, # where config, runtime, settings and the log go; default: a temp dir removed by stop()
+                 tmp:Path|str|None=None, # config, runtime, settings and the log; default: a temp dir removed by stop()
                  startup_timeout:float=60, # seconds to wait for /api/status
                 ):
         self.root_dir, self.startup_timeout = Path(root_dir), startup_timeout
@@ -114,7 +118,8 @@ class LabServer:
     def url(self) -> str: return f'http://127.0.0.1:{self.port}'
 
     def lab_url(self, path:str) -> str:
-        """URL that opens the notebook at `path` (relative to root_dir) in Lab, alone: `reset` drops the workspace, so tabs
+        """URL that opens the notebook at `path` (relative to root_dir) in Lab, alone: `reset` drops the workspace, so
+        tabs
         that an earlier test left open (and their widget outputs) are not restored into this page."""
         return f'{self.url}/lab/tree/{quote(path)}?reset&token={self.token}'
 
@@ -161,7 +166,8 @@ class LabServer:
                 return self
             except (urllib.error.URLError, ConnectionError, TimeoutError): time.sleep(0.25)
         self.stop()
-        raise TimeoutError(f'jupyter lab on port {self.port}: no /api/status after {self.startup_timeout} s; log:\n{self.log_tail()}')
+        raise TimeoutError(f'jupyter lab on port {self.port}: no /api/status after {self.startup_timeout} s; '
+                           f'log:\n{self.log_tail()}')
 
     def api(self, method:str, # GET, POST, DELETE, ...
             path:str, # under /api/, e.g. 'sessions'
@@ -172,7 +178,8 @@ class LabServer:
         "Call the server's REST API with the token; the decoded JSON answer (None when empty)."
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(f'{self.url}{prefix}{path}', data=data, method=method,
-                                     headers={'Authorization': f'token {self.token}', 'Content-Type': 'application/json'})
+                                     headers={'Authorization': f'token {self.token}',
+                                              'Content-Type': 'application/json'})
         with urllib.request.urlopen(req, timeout=timeout) as r:
             text = r.read()
         return json.loads(text) if text.strip() else None
@@ -296,12 +303,15 @@ class LabPage:
              timeout:float=60, # seconds for Lab to load and the kernel to be idle
             ) -> LabPage:
         "Load Lab on the notebook at `path` (left sidebar collapsed) and wait until its kernel is idle."
-        if not self.server.exists(path): raise FileNotFoundError(f'{path!r} is not under the server root {self.server.root_dir}')
+        if not self.server.exists(path):
+            raise FileNotFoundError(f'{path!r} is not under the server root {self.server.root_dir}')
         self.path = path
         self.page.goto(self.server.lab_url(path))
-        self.page.wait_for_function(_js("return panel.context.isReady && panel.sessionContext.session?.kernel?.status === 'idle';"),
+        self.page.wait_for_function(_js("return panel.context.isReady && panel.sessionContext.session?.kernel?.status "
+                                        "=== 'idle';"),
                                     arg={'path': path}, timeout=timeout*1000, polling=200)
-        self.panel_id = self.page.evaluate(_js('window.jupyterapp.shell.collapseLeft(); return panel.id;'), {'path': path})
+        self.panel_id = self.page.evaluate(_js('window.jupyterapp.shell.collapseLeft(); return panel.id;'),
+                                           {'path': path})
         return self
 
     def _run(self, command:str, source:str|None=None, only:list[int]|None=None) -> int:
@@ -312,7 +322,8 @@ class LabPage:
         "Run > Run All Cells, or every code cell without a `#| <flag>` line (returns at once; follow with `wait_idle`)."
         if not skip_flags: self._run('notebook:run-all-cells')
         else:
-            only = [i for i, (kind, src) in enumerate(self.sources()) if kind == 'code' and not has_flag(src, skip_flags)]
+            only = [i for i, (kind, src) in enumerate(self.sources()) if kind == 'code' and not has_flag(src,
+                                                                                                         skip_flags)]
             if only: self._run('notebook:run-cell', only=only)
         return self
 
@@ -349,7 +360,8 @@ class LabPage:
                 if time.monotonic() - since >= settle: return self
             else: since = None
             time.sleep(0.1)
-        raise TimeoutError(f'{self.path}: not idle after {timeout} s (kernel {st["kernel"]!r}, cells running {st["running"]}, '
+        raise TimeoutError(f'{self.path}: not idle after {timeout} s (kernel {st["kernel"]!r}, cells running '
+                           f'{st["running"]}, '
                            f'{st["pending"]} commands pending)')
 
     # -- reading
@@ -412,11 +424,7 @@ CHART_ROWS = """(el) => { const c = el.querySelector('.gmwidgets-chart'); const 
 
 def wait_until(cond, timeout:float=20, what:str='condition'):
     "Poll `cond()` every 0.1 s until it is true; TimeoutError naming `what` after `timeout` s."
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond(): return
-        time.sleep(0.1)
-    raise TimeoutError(f'{what}: not met after {timeout} s')
+    until(cond, timeout, what, every=0.1)
 
 def kernel_print(page:LabPage, code:str) -> str:
     "Run `print(code)` in a new cell of `page` and return what it printed."
@@ -430,7 +438,8 @@ def new_notebook(server:LabServer, path:str):
 
 def page_fixture(request, chromium, server:LabServer):
     """Body of a page fixture (`yield from page_fixture(...)`): a `LabPage` in a fresh browser context; on failure a
-    screenshot goes to tests/artifacts/FAILED-<test>.png; a passing test fails if the page asked any other host for anything."""
+    screenshot goes to tests/artifacts/FAILED-<test>.png; a passing test fails if the page asked any other host for
+    anything."""
     import re, pytest
     context = chromium.new_context(viewport={'width': 1400, 'height': 1000})
     page = LabPage(context.new_page(), server)
@@ -468,9 +477,10 @@ def reopen_shows_chart(page:LabPage, path:str, i:int, rows:int, timeout:float=30
     chart comes from the widget state saved in the notebook, not from a kernel."""
     page.open(path)
     page.charts(i).first.wait_for(timeout=timeout*1000)
-    wait_until(lambda: chart_rows(page, i) == rows, timeout, what=f'{path}: the saved chart in cell {i} shows {rows} rows')
+    wait_until(lambda: chart_rows(page, i) == rows, timeout, what=f'{path}: the saved chart in cell {i} shows {rows} '
+                                                                  'rows')
 
-def drag_slider(page:LabPage, handle, # locator of a slider's handle, e.g. `out.locator('.widget-slider .noUi-handle').first`
+def drag_slider(page:LabPage, handle, # a slider handle's locator: `out.locator('.widget-slider .noUi-handle').first`
                 dx:float, # pixels to drag to the right (negative: left)
                ):
     "Drag a slider's handle by `dx` pixels with the mouse, as a person would (press, move in steps, release)."
