@@ -353,3 +353,16 @@ def test_a_forked_child_renders_with_its_own_process():
                                                         'svg').startswith(b'<svg')  # the parent's still works
     lc.close()
 
+
+
+def test_the_picture_of_a_long_run_is_thinned_to_pixel_columns():
+    from gmwidgets.livechart import PICTURE_BUCKETS
+    ch = LiveChart(['loss'], idle_finalize_s=None)
+    capture(ch)
+    y = np.sin(np.arange(20_000) / 300) + np.random.default_rng(0).normal(size=20_000) * 0.1
+    for k, v in enumerate(y): ch.push(k, loss=v)
+    shown = ch.display_rows()
+    pts = ch.picture_spec()['data']['values']
+    assert len(shown) > 2 * PICTURE_BUCKETS + 2 >= len(pts)
+    assert min(p['value'] for p in pts) == pytest.approx(shown[:, 2].min()) and pts[-1]['step'] == 19_999
+    ch.close()
