@@ -1,4 +1,4 @@
-"""The kernel side of the Runs panel: every `Run` in a kernel reports its progress to a small status file, and obeys a control file that the server writes for Stop and Pause.
+"""Kernel side of the Runs panel: each `Run` reports to a small status file and obeys a control file for Stop/Pause.
 
 Docs: https://gmwidgets.github.io/gmwidgets/runspanel.html.md"""
 
@@ -147,11 +147,10 @@ def _watch(period:float=0.25):
         time.sleep(period)
 
 def report(run):
-    "Report `run` to the Runs panel: add a `RunReporter` to its callbacks (once) and watch it."
+    "Report `run` to the Runs panel: a `RunReporter` that the watcher flushes; `Run` keeps it as an observer."
     global _watcher
-    if any(isinstance(cb, RunReporter) for cb in run.callbacks): return
+    if any(isinstance(ob, RunReporter) for ob in getattr(run, 'observers', ())): return None
     r = RunReporter(run)
-    run.add_callback(r)
     r.on_state(run, run.state)
     _watched.add(r)
     if _watcher is None or not _watcher.is_alive():

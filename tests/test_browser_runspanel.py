@@ -80,7 +80,8 @@ def test_runs_panel(lab, lab_server, script):
     # the status bar shows a training run's progress, though the notebook shows no dashboard
     status = lab.page.locator('.gmw-status')
     status.wait_for(state='visible')
-    wait_until(lambda: ' · step ' in status.text_content() and 'ETA' in status.text_content(), 10, 'status bar progress')
+    shows = lambda: ' · step ' in status.text_content() and 'ETA' in status.text_content()
+    wait_until(shows, 10, 'status bar progress')
 
     # Stop in the panel stops alpha's kernel run; beta trains on
     row(lab, 'alpha').locator('.gmw-run-stop').click()
@@ -135,6 +136,6 @@ def test_endpoints_need_the_token_and_stay_in_the_runs_directory(lab_server, tmp
     for bad in ['k:../../x', 'x:1', 'f:ok.jsonl&offset=-1']:
         with pytest.raises(urllib.error.HTTPError) as e: get(api + f'rows?id={bad}', token)
         assert e.value.code == 400, bad
-    with pytest.raises(urllib.error.HTTPError) as e: lab_server.api('POST', 'control', {'id': 'f:ok.jsonl', 'action': 'stop'},
-                                                                   prefix='/gmwidgets/api/')
+    with pytest.raises(urllib.error.HTTPError) as e:
+        lab_server.api('POST', 'control', {'id': 'f:ok.jsonl', 'action': 'stop'}, prefix='/gmwidgets/api/')
     assert e.value.code == 400
