@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, math, os, re, time
 from pathlib import Path
 from fastcore.basics import patch
-from traitlets import Unicode, Integer
+from traitlets import Float, Integer, Unicode
 from traitlets.config import Configurable
 from .runspanel import ACTIONS, Spark, status_dir
 
@@ -112,6 +112,7 @@ class RunsPanel(Configurable):
     status_dir = Unicode('', config=True, help="Where kernels write their runs' status; "
                          "default: gmwidgets.runspanel.status_dir().")
     max_files = Integer(200, config=True, help="List at most this many history files (the most recently written).")
+    keep_days = Float(7.0, config=True, help="Status files of ended processes older than this are deleted.")
 
     def __init__(self, root_dir='.', **kw):
         super().__init__(**kw)
@@ -139,9 +140,17 @@ def _age(p:Path) -> float:
 def runs(self:RunsPanel) -> list[dict]:
     "Every run's row: kernel runs first (newest first), then file runs."
     kernel = sorted(self.status_root.glob('*.json'), key=_age) if self.status_root.is_dir() else []
+    kernel = [p for p in kernel if not self._expired(p)]
     rels = self.history_files()
     self._files = {rel: self._files.get(rel) or FileRun(self.runs_root, rel) for rel in rels}
     return [self._relative(kernel_run(p)) for p in kernel] + [self._files[rel].update() for rel in rels]
+
+@patch
+def _expired(self:RunsPanel, p:Path) -> bool:
+    "Delete the files of the kernel run `p` if its process has ended and it is older than `keep_days`."
+    if _age(p) < self.keep_days * 86400 or _alive(p.stem.split('-')[0]): return False
+    for ext in ('json', 'jsonl', 'control'): p.with_suffix('.' + ext).unlink(missing_ok=True)
+    return True
 
 @patch
 def _relative(self:RunsPanel, row:dict) -> dict:
