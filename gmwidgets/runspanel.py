@@ -53,6 +53,7 @@ class RunReporter:
         self.loss, self.loss_name, self.step, self.spark = None, None, 0, Spark()
         self._rows, self._lock, self._dirty, self._written = [], threading.Lock(), True, 0.0
         self._ran, self._since, self._control_seen = 0.0, None, None
+        self._control = str(self.path('control'))
 
     def path(self, ext:str) -> Path: return self.folder/f"{self.id}.{ext}"
     def __repr__(self): return f"RunReporter({self.name!r}, id={self.id!r})"
@@ -81,7 +82,7 @@ ACTIONS = ('stop', 'pause', 'resume')
 @patch
 def obey(self:RunReporter):
     "Apply a new action from the control file, if there is one."
-    try: seen = self.path('control').stat().st_mtime_ns
+    try: seen = os.stat(self._control).st_mtime_ns  # a str path: a few microseconds, also when there is no file
     except OSError: return
     if seen == self._control_seen: return
     self._control_seen = seen
