@@ -46,5 +46,5 @@ def unload_ipython_extension(ip):
 # Callables `hook(run)` that every `Run` is passed to as its worker thread starts (gmwidgets.train): how the extension
 # layer hears of runs without the run layer importing it. gmwidgets.runspanel (standard library only, so this import
 # stays light) adds the Runs panel's reporter.
-from gmwidgets.hooks import run_hooks  # noqa: E402
-from gmwidgets import runspanel as _runspanel  # noqa: E402
+from gmwidgets.hooks import run_hooks  # noqa: E402, F401 (the package's name for the list)
+from gmwidgets import runspanel as _runspanel  # noqa: E402, F401 (imported for its hook)

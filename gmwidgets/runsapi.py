@@ -1,4 +1,4 @@
-"""The server side of the Runs panel: token-authenticated endpoints that list the runs, return a run's rows from an offset, and pass Stop/Pause to kernel runs.
+"""Server side of the Runs panel: endpoints that list runs, return rows from an offset, and pass Stop/Pause on.
 
 Docs: https://gmwidgets.github.io/gmwidgets/runsapi.html.md"""
 
@@ -6,10 +6,10 @@ Docs: https://gmwidgets.github.io/gmwidgets/runsapi.html.md"""
 
 # %% ../nbs/35_runsapi.ipynb #baf2065a
 from __future__ import annotations
-import json, os, re, time
+import json, math, os, re, time
 from pathlib import Path
 from fastcore.basics import patch
-from traitlets import Unicode, Integer
+from traitlets import Float, Integer, Unicode
 from traitlets.config import Configurable
 from .runspanel import ACTIONS, Spark, status_dir
 
@@ -22,7 +22,8 @@ def inside(root:Path, # the runs directory
            rel:str,   # a path from a request, relative to `root`
           ) -> Path:
     "`root/rel` resolved, or a `ValueError` when `rel` is absolute, has `..` or resolves outside `root`."
-    if not isinstance(rel, str) or not rel: raise ValueError(f"path={rel!r}: need a path relative to the runs directory")
+    if not isinstance(rel, str) or not rel:
+        raise ValueError(f"path={rel!r}: need a path relative to the runs directory")
     p = Path(rel)
     if p.is_absolute() or '..' in p.parts:
         raise ValueError(f"path={rel!r}: need a path under the runs directory, without '..'")
@@ -108,8 +109,10 @@ class RunsPanel(Configurable):
     "The runs the Runs panel shows: kernel runs from their status files, file runs from the runs directory."
     runs_dir = Unicode('runs', config=True, help="History files (*.jsonl) under this folder are listed as runs; "
                        "relative to the server's root directory.")
-    status_dir = Unicode('', config=True, help="Where kernels write their runs' status; default: gmwidgets.runspanel.status_dir().")
+    status_dir = Unicode('', config=True, help="Where kernels write their runs' status; "
+                         "default: gmwidgets.runspanel.status_dir().")
     max_files = Integer(200, config=True, help="List at most this many history files (the most recently written).")
+    keep_days = Float(7.0, config=True, help="Status files of ended processes older than this are deleted.")
 
     def __init__(self, root_dir='.', **kw):
         super().__init__(**kw)
@@ -128,13 +131,26 @@ def history_files(self:RunsPanel) -> list[str]:
         except OSError: pass  # a dangling symlink
     return [rel for _, rel in sorted(found, reverse=True)[:self.max_files]]
 
+def _age(p:Path) -> float:
+    "Seconds since `p` was written (inf when it is gone)."
+    try: return time.time() - p.stat().st_mtime
+    except OSError: return math.inf
+
 @patch
 def runs(self:RunsPanel) -> list[dict]:
     "Every run's row: kernel runs first (newest first), then file runs."
-    kernel = sorted(self.status_root.glob('*.json'), key=lambda p: -p.stat().st_mtime) if self.status_root.is_dir() else []
+    kernel = sorted(self.status_root.glob('*.json'), key=_age) if self.status_root.is_dir() else []
+    kernel = [p for p in kernel if not self._expired(p)]
     rels = self.history_files()
     self._files = {rel: self._files.get(rel) or FileRun(self.runs_root, rel) for rel in rels}
     return [self._relative(kernel_run(p)) for p in kernel] + [self._files[rel].update() for rel in rels]
+
+@patch
+def _expired(self:RunsPanel, p:Path) -> bool:
+    "Delete the files of the kernel run `p` if its process has ended and it is older than `keep_days`."
+    if _age(p) < self.keep_days * 86400 or _alive(p.stem.split('-')[0]): return False
+    for ext in ('json', 'jsonl', 'control'): p.with_suffix('.' + ext).unlink(missing_ok=True)
+    return True
 
 @patch
 def _relative(self:RunsPanel, row:dict) -> dict:
@@ -157,7 +173,8 @@ def rows_file(self:RunsPanel, run_id:str) -> Path:
 def control(self:RunsPanel, run_id:str, action:str) -> list[str]:
     "Ask the kernel run `run_id` (or every running or paused one, for '*') to `action`; the ids asked."
     if action not in ACTIONS: raise ValueError(f"action={action!r}: need one of {ACTIONS}")
-    if run_id == '*': ids = [r['id'] for r in self.runs() if r['kind'] == 'kernel' and r.get('state') in ('running', 'paused')]
+    live = ('running', 'paused')
+    if run_id == '*': ids = [r['id'] for r in self.runs() if r['kind'] == 'kernel' and r.get('state') in live]
     elif str(run_id).startswith('k:') and KERNEL_ID.match(run_id[2:]): ids = [run_id]
     else: raise ValueError(f"id={run_id!r}: only kernel runs ('k:<pid>-<hex>') can be stopped or paused")
     for i in ids:

@@ -1,4 +1,4 @@
-"""The kernel side of the Runs panel: every `Run` in a kernel reports its progress to a small status file, and obeys a control file that the server writes for Stop and Pause.
+"""Kernel side of the Runs panel: each `Run` reports to a small status file and obeys a control file for Stop/Pause.
 
 Docs: https://gmwidgets.github.io/gmwidgets/runspanel.html.md"""
 
@@ -53,6 +53,7 @@ class RunReporter:
         self.loss, self.loss_name, self.step, self.spark = None, None, 0, Spark()
         self._rows, self._lock, self._dirty, self._written = [], threading.Lock(), True, 0.0
         self._ran, self._since, self._control_seen = 0.0, None, None
+        self._control = str(self.path('control'))
 
     def path(self, ext:str) -> Path: return self.folder/f"{self.id}.{ext}"
     def __repr__(self): return f"RunReporter({self.name!r}, id={self.id!r})"
@@ -81,7 +82,7 @@ ACTIONS = ('stop', 'pause', 'resume')
 @patch
 def obey(self:RunReporter):
     "Apply a new action from the control file, if there is one."
-    try: seen = self.path('control').stat().st_mtime_ns
+    try: seen = os.stat(self._control).st_mtime_ns  # a str path: a few microseconds, also when there is no file
     except OSError: return
     if seen == self._control_seen: return
     self._control_seen = seen
@@ -147,11 +148,10 @@ def _watch(period:float=0.25):
         time.sleep(period)
 
 def report(run):
-    "Report `run` to the Runs panel: add a `RunReporter` to its callbacks (once) and watch it."
+    "Report `run` to the Runs panel: a `RunReporter` that the watcher flushes; `Run` keeps it as an observer."
     global _watcher
-    if any(isinstance(cb, RunReporter) for cb in run.callbacks): return
+    if any(isinstance(ob, RunReporter) for ob in getattr(run, 'observers', ())): return None
     r = RunReporter(run)
-    run.add_callback(r)
     r.on_state(run, run.state)
     _watched.add(r)
     if _watcher is None or not _watcher.is_alive():
@@ -160,5 +160,5 @@ def report(run):
     return r
 
 # %% ../nbs/34_runspanel.ipynb #56931ef8
-import gmwidgets  # one reporter hook: the latest `report` (this cell run again in a notebook replaces it)
-gmwidgets.run_hooks[:] = [h for h in gmwidgets.run_hooks if getattr(h, '__name__', '') != 'report'] + [report]
+from .hooks import run_hooks  # one reporter hook: the latest `report` (this cell run again replaces it)
+run_hooks[:] = [h for h in run_hooks if getattr(h, '__name__', '') != 'report'] + [report]

@@ -622,11 +622,27 @@ def dashboard(self:Run):
 from .hooks import run_hooks
 _launch_thread = getattr(Run, '_launch_thread', Run._launch)  # the plain launch, kept when this cell runs again
 
+_emit_to_callbacks = getattr(Run, '_emit_to_callbacks', Run._emit)
+
 @patch
 def _launch(self:Run):
-    "Start the worker thread, then pass the run to each of `run_hooks`."
+    "Start the worker thread, then pass the run to each of `run_hooks`; keep what they return as observers."
     _launch_thread(self)
     for hook in list(run_hooks):
-        try: hook(self)
-        except Exception as e: warnings.warn(f"run hook {hook!r} raised {e!r}; training goes on", RuntimeWarning)
-Run._launch_thread = _launch_thread
+        try: ob = hook(self)
+        except Exception as e:
+            warnings.warn(f"run hook {hook!r} raised {e!r}; training goes on", RuntimeWarning); continue
+        if ob is not None: self.observers = [*getattr(self, 'observers', []), ob]
+
+@patch
+def _emit(self:Run, hook:str, *args):
+    "Tell the callbacks, then the observers (warning once for an observer that raises)."
+    _emit_to_callbacks(self, hook, *args)
+    for ob in getattr(self, 'observers', ()):
+        f = getattr(ob, hook, None)
+        if f is None: continue
+        try: f(self, *args)
+        except Exception as e:
+            if id(ob) in self._warned: continue
+            self._warned.add(id(ob)); warnings.warn(f"observer {ob!r} raised {e!r}", RuntimeWarning)
+Run._launch_thread, Run._emit_to_callbacks = _launch_thread, _emit_to_callbacks

@@ -3,7 +3,7 @@ training and a script writing a history file all appear; Stop stops a kernel run
 the notebook is elsewhere; a run's chart tab grows; a reload keeps the list; a name with HTML is shown as text; a
 malformed file is an error row. Without a browser: the endpoints need the token and refuse paths outside the runs
 directory."""
-import json, os, subprocess, sys, textwrap, time, urllib.error, urllib.request
+import json, subprocess, sys, urllib.error, urllib.request
 from pathlib import Path
 import pytest
 from harness import new_notebook, wait_until
@@ -80,7 +80,8 @@ def test_runs_panel(lab, lab_server, script):
     # the status bar shows a training run's progress, though the notebook shows no dashboard
     status = lab.page.locator('.gmw-status')
     status.wait_for(state='visible')
-    wait_until(lambda: ' · step ' in status.text_content() and 'ETA' in status.text_content(), 10, 'status bar progress')
+    shows = lambda: ' · step ' in status.text_content() and 'ETA' in status.text_content()
+    wait_until(shows, 10, 'status bar progress')
 
     # Stop in the panel stops alpha's kernel run; beta trains on
     row(lab, 'alpha').locator('.gmw-run-stop').click()
@@ -135,6 +136,6 @@ def test_endpoints_need_the_token_and_stay_in_the_runs_directory(lab_server, tmp
     for bad in ['k:../../x', 'x:1', 'f:ok.jsonl&offset=-1']:
         with pytest.raises(urllib.error.HTTPError) as e: get(api + f'rows?id={bad}', token)
         assert e.value.code == 400, bad
-    with pytest.raises(urllib.error.HTTPError) as e: lab_server.api('POST', 'control', {'id': 'f:ok.jsonl', 'action': 'stop'},
-                                                                   prefix='/gmwidgets/api/')
+    with pytest.raises(urllib.error.HTTPError) as e:
+        lab_server.api('POST', 'control', {'id': 'f:ok.jsonl', 'action': 'stop'}, prefix='/gmwidgets/api/')
     assert e.value.code == 400

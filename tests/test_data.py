@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from gmwidgets.core import load_dataset, SeqData, batch_kind
 from gmwidgets.data import (SPLITS, Vocab, TextData, SeriesData, MinMaxScaler, StandardScaler, sliding_windows,
-                            split_indices, tokenize, sine_data, datasets, sines, stocks)
+                            split_indices, tokenize, sine_data, datasets, sines, stocks, energy)
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,6 @@
 the committed sources (`make labext` records their hash), it is the `gmwidgets` extension with its remote entry, and
 the wheel installs it and the Runs panel's server config as data files."""
 import json, subprocess, sys, zipfile
-from pathlib import Path
 import pytest
 import harness
 

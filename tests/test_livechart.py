@@ -3,7 +3,6 @@ import math, time
 from importlib.resources import files
 import numpy as np
 import pytest
-from gmwidgets.charts import loss_chart
 from gmwidgets.livechart import COLS, LiveChart, LiveLoss, data_rows, vega_key
 
 

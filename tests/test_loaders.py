@@ -149,14 +149,16 @@ def test_evaluate_during_training_fails_the_run_with_the_same_message():
     run = Run(Regressor(), xy(), valid=valid, loss_fn=mse, batch_size=10, max_steps=10, eval_every=2).start()
     with pytest.raises(RunError): run.wait(30)
     msg = run.error_message
-    assert "failed in evaluate() after step 2: RuntimeError: loss_fn() failed in evaluate('valid') on a list of 2" in msg
+    assert ("failed in evaluate() after step 2: RuntimeError: loss_fn() failed in evaluate('valid') on a list of 2"
+            in msg)
     assert run.step_count == 2
 
 
 def test_a_loss_fn_returning_a_list_is_named_in_the_error():
     run = Run(Regressor(), xy(), loss_fn=lambda m, b: [mse(m, b)], batch_size=10, max_steps=2).start()
     with pytest.raises(RunError): run.wait(30)
-    assert "loss_fn() returned list: expected a dict of scalar tensors or a scalar tensor" in run.error_message, run.error_message
+    msg = run.error_message
+    assert "loss_fn() returned list: expected a dict of scalar tensors or a scalar tensor" in msg, msg
 
 
 def test_bad_data_and_model_fail_before_training():

@@ -32,7 +32,7 @@ def status(tmp_path, monkeypatch):
 
 
 def reporter(run) -> RunReporter:
-    return next(cb for cb in run.callbacks if isinstance(cb, RunReporter))
+    return next(ob for ob in run.observers if isinstance(ob, RunReporter))
 
 
 def read_status(rep) -> dict: return json.loads(rep.path('json').read_text())
@@ -53,8 +53,8 @@ def test_every_run_reports_and_the_files_match_its_history(status):
 def test_a_run_reports_once_only_and_keeps_its_callbacks(status):
     run = Run(Slow(0), Ones(), max_steps=3, batch_size=8)
     run.start().wait(20)
-    report(run)  # a second report of the same run adds nothing
-    assert sum(isinstance(cb, RunReporter) for cb in run.callbacks) == 1
+    assert report(run) is None  # a second report of the same run adds nothing
+    assert sum(isinstance(ob, RunReporter) for ob in run.observers) == 1 and run.callbacks == []
 
 
 def test_stop_in_the_control_file_acts_within_one_step(status):
@@ -149,7 +149,9 @@ def test_paths_outside_the_runs_directory_are_refused(tmp_path):
     (root/'escape.jsonl').symlink_to(tmp_path/'secret.jsonl')
     (root/'d').symlink_to(tmp_path, target_is_directory=True)
     assert inside(root, 'ok.jsonl') == (root/'ok.jsonl').resolve()
-    for bad in ['../secret.jsonl', str(tmp_path/'secret.jsonl'), 'escape.jsonl', 'd/secret.jsonl', 'x/../../secret.jsonl']:
+    bad_paths = ['../secret.jsonl', str(tmp_path/'secret.jsonl'), 'escape.jsonl', 'd/secret.jsonl',
+                 'x/../../secret.jsonl']
+    for bad in bad_paths:
         with pytest.raises(ValueError, match='path='): inside(root, bad)
     panel = RunsPanel(root_dir=tmp_path)
     with pytest.raises(ValueError, match='id='): panel.rows_file('k:1-0000000a/../../x')

@@ -2,7 +2,7 @@
 it), and its HTML export shows a drawn picture of every chart with the final number of points."""
 import base64, json, re, subprocess, sys
 from collections import Counter
-import nbformat, numpy as np, pytest
+import nbformat, pytest
 from harness import NBS, REPO, execute_notebook
 from gmwidgets.livechart import data_rows
 sys.path.insert(0, str(REPO/'docs'))

@@ -4,9 +4,9 @@ import math
 import pytest, torch
 from hypothesis import given, settings, strategies as st
 from gmwidgets.data import TextData, sines
-from gmwidgets.vae import (SentenceVAE, SeriesVAE, gaussian_kl, reparameterize, free_bits_kl, active_units, word_dropout,
-                           kl_weight, kl_weight_linear, kl_weight_sigmoid, kl_weight_cyclical, is_collapsed, importance_nll,
-                           used_units, posterior_usage)
+from gmwidgets.vae import (SentenceVAE, SeriesVAE, gaussian_kl, reparameterize, free_bits_kl, active_units,
+                           word_dropout, kl_weight, kl_weight_linear, kl_weight_sigmoid, kl_weight_cyclical,
+                           is_collapsed, importance_nll, used_units, posterior_usage)
 from gmwidgets.train import Run
 
 torch.set_num_threads(1)

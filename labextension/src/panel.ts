@@ -6,7 +6,9 @@ import { RunsModel } from './model';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
+type Tag = keyof HTMLElementTagNameMap;
+
+function el<K extends Tag>(tag: K, cls: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
   e.className = cls;
   parent?.appendChild(e);
@@ -99,7 +101,8 @@ export class RunsPanel extends Widget {
       }
       row.update(run);
       const here = this.list.children[i];
-      if (here !== row.node) this.list.insertBefore(row.node, here || null); // the server's order, moving only what moved
+      // the server's order, moving only what moved
+      if (here !== row.node) this.list.insertBefore(row.node, here || null);
     });
     for (const [id, row] of this.rows) {
       if (!seen.has(id)) {

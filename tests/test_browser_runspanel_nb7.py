@@ -1,0 +1,22 @@
+"""The Runs panel in Notebook 7 (which shares JupyterLab's extension system): in a notebook's page the panel opens
+in the left area, lists the notebook's training run, and its Stop button stops it (Notebook 7 has no status bar)."""
+import pytest
+from jupyter import new_notebook
+from test_browser_notebook7 import nb7, nb7_server  # noqa: F401 (fixtures)
+from test_browser_runspanel import TRAIN, panel_rows, row, wait_rows
+
+pytestmark = pytest.mark.browser
+
+
+def test_runs_panel_in_notebook7(nb7, nb7_server):  # noqa: F811
+    new_notebook(nb7_server, 'runs_nb7.ipynb')
+    nb7.open('runs_nb7.ipynb')
+    nb7.run_cell_source(TRAIN.format(name='seven'))
+    nb7.page.evaluate("window.jupyterapp.commands.execute('gmwidgets:open-runs')")
+    rows = wait_rows(nb7, lambda r: r.get('seven', {}).get('state') == 'running', 'the run in the panel')
+    assert rows['seven']['source'] == 'runs_nb7.ipynb'
+    row(nb7, 'seven').locator('.gmw-run-stop').click()
+    wait_rows(nb7, lambda r: r['seven']['state'] == 'stopped', 'the run stopped')
+    assert nb7.run_cell_source('print(run.state)')[0]['text'].strip() == 'stopped'
+    assert 'seven' in panel_rows(nb7)
+    nb7_server.shutdown_kernels()
