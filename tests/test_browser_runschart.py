@@ -43,7 +43,7 @@ _OPACITY = '''(el) => {
 
 
 def test_clicking_a_run_in_the_legend_toggles_it(lab):
-    from jupyter import wait_until
+    from harness import wait_until
     lab.open(NOTEBOOK)
     i = lab.state()['ncells']
     lab.run_cell_source(SETUP)

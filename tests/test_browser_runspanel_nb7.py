@@ -1,7 +1,7 @@
 """The Runs panel in Notebook 7 (which shares JupyterLab's extension system): in a notebook's page the panel opens
 in the left area, lists the notebook's training run, and its Stop button stops it (Notebook 7 has no status bar)."""
 import pytest
-from jupyter import new_notebook
+from harness import new_notebook
 from test_browser_notebook7 import nb7, nb7_server  # noqa: F401 (fixtures)
 from test_browser_runspanel import TRAIN, panel_rows, row, wait_rows
 
