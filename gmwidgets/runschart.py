@@ -35,13 +35,15 @@ def split_name(name:str) -> tuple[str, str]:
 def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale:bool, width:int, height:int,
                    smooth:bool=False, # an EMA layer (`smooth_on` fades the raw lines under it)
                    interactive:bool=True, # tooltip points (a live view); False: a static picture
+                   sticky:dict|None=None, # {'x': param, 'y': param}: domains the page keeps; None: the data's
                   ):
     "One panel of the overlay: raw lines (and EMA lines, tooltip points) of the terms `names`, a line per run."
+    dom = lambda k: {} if sticky is None else {'domain': alt.ExprRef(sticky[k])}  # a param the page sets
     y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),
-                        scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
+                        scale=alt.Scale(type='log' if log_scale else 'linear', zero=False, **dom('y')))
     fade = alt.condition(shown, alt.value(1.0), alt.value(0.08))
-    base = alt.Chart(width=width, height=height).encode(x=alt.X('step:Q', title='step'), color=color,
-                                                        detail='series:N', strokeOpacity=fade)
+    x = alt.X('step:Q', title='step', scale=alt.Scale(**dom('x')))
+    base = alt.Chart(width=width, height=height).encode(x=x, color=color, detail='series:N', strokeOpacity=fade)
     dash = alt.StrokeDash('term:N', title=None, legend=None if len(names) < 2 else alt.Legend())
     def line(w, op, f):
         return base.mark_line(strokeWidth=w, opacity=alt.expr(f"{SMOOTH_PARAM} ? {op}")).encode(y=y(f), strokeDash=dash)
@@ -59,12 +61,18 @@ def _runs_spec(runs:tuple, terms:tuple, panels:tuple|None, log_scale:bool, smoot
     panels = _check_panels(list(terms), None if panels is None else {k: list(v) for k, v in panels})
     shown = alt.selection_point(fields=['run'], bind='legend', name='shown_runs', toggle='true')
     color = alt.Color('run:N', title='run', scale=alt.Scale(domain=list(runs)))
-    charts = [_overlay_panel(t, names, color, shown, log_scale, width, height, smooth, interactive)
-              for t, names in panels.items()]
+    sticky = [dict(x=f'x_domain_{i}', y=f'y_domain_{i}', terms=list(names), log=log_scale)
+              for i, names in enumerate(panels.values())] if interactive else []
+    charts = [_overlay_panel(t, names, color, shown, log_scale, width, height, smooth, interactive,
+                             sticky[i] if sticky else None) for i, (t, names) in enumerate(panels.items())]
     chart = alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME))
+    if sticky: chart = chart.properties(usermeta={'gmwidgets': {'sticky': sticky}})
+    domains = [alt.param(name=p[k], value=[1, 10] if log_scale and k == 'y' else [0, 1])
+               for p in sticky for k in ('x', 'y')]
     with warnings.catch_warnings():  # altair merges the legend selection of each panel into one: what we want
         warnings.filterwarnings('ignore', 'Automatically deduplicated selection')
-        return json.dumps(chart.add_params(shown, alt.param(name=SMOOTH_PARAM, value=bool(smooth))).to_dict())
+        chart = chart.add_params(shown, alt.param(name=SMOOTH_PARAM, value=bool(smooth)), *domains)
+        return json.dumps(chart.to_dict())
 
 def runs_spec(runs:list[str], # run names, in legend order
               terms:list[str], # term names

@@ -58,3 +58,38 @@ def test_clicking_a_run_in_the_legend_toggles_it(lab):
     lab.page.mouse.click(x, y)
     wait_until(lambda: opacity() == {'run 1': [1], 'run 2': [1], 'run 3': [1]}, what='every run shown again')
     lab.run_cell_source('chart.close()')
+
+
+STICKY_SETUP = '''
+import numpy as np, pandas as pd
+from gmwidgets.runschart import RunsChart
+s = np.arange(1, 51)
+sticky = RunsChart(pd.DataFrame({'step': s, 'loss': 3 / s}), rate_hz=1000, idle_finalize_s=None)
+sticky.flush()
+sticky
+'''
+
+# JS: the domains the page set for the first panel, and how many update messages it has applied.
+_DOMAINS = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidgets;
+  return s && s.view && {x: s.view.signal('x_domain_0'), y: s.view.signal('y_domain_0'), applied: s.applied}; }'''
+
+
+def test_axis_domains_stick_until_a_point_falls_outside(lab):
+    "Points inside the domains leave them as they are (no re-encoding of every item); one outside widens them."
+    from jupyter import wait_until
+    lab.open(NOTEBOOK)
+    i = lab.state()['ncells']
+    lab.run_cell_source(STICKY_SETUP)
+    lab.charts(i).first.wait_for(timeout=60_000)
+    dom = lambda: lab.page.evaluate(_DOMAINS, lab.output(i).element_handle()) or {}
+    covers = lambda d, lo, hi: d and d[0] <= lo and d[1] >= hi
+    wait_until(lambda: covers(dom().get('x'), 1, 50) and covers(dom().get('y'), 0.06, 3), what='domains over the data')
+    first = dom()
+    assert first['x'][1] > 50 and first['y'][0] < 0.06 and first['y'][1] > 3, first  # headroom on every side
+    lab.run_cell_source("for st in range(51, 56): sticky.runs['run 1'].push(st, loss=0.07)\nsticky.flush()")
+    wait_until(lambda: dom()['applied'] > first['applied'], what='the update applied')
+    assert (dom()['x'], dom()['y']) == (first['x'], first['y'])
+    lab.run_cell_source("sticky.runs['run 1'].push(56, loss=-5.0); sticky.runs['run 1'].push(500, loss=1.0)\n"
+                        "sticky.flush()")
+    wait_until(lambda: covers(dom()['y'], -5, 3) and covers(dom()['x'], 1, 500), what='domains widened')
+    lab.run_cell_source('sticky.close()')

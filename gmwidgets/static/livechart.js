@@ -36,6 +36,48 @@ function seriesFields(state, name) {
   return f;
 }
 
+// Sticky axis domains (a live RunsChart): its spec names, per panel, the params that hold the x and y domains and
+// the terms the panel shows (`usermeta.gmwidgets.sticky`). A changed domain makes Vega encode every item again, so
+// the page keeps each domain with headroom and widens it only when a point falls outside: x to 1.25 times the step
+// span, y by 10 % of the span each side (of log10 of the values on a log scale, where values <= 0 are skipped).
+function stickyPanels(spec) {
+  const panels = spec?.usermeta?.gmwidgets?.sticky;
+  return panels ? panels.map((p) => ({ ...p, terms: new Set(p.terms), xd: null, yd: null })) : null;
+}
+
+function widened(lo, hi, pad, log) {
+  // [lo, hi] padded by `pad` of its span (a unit span where it has none), in log10 space on a log scale
+  const f = log ? Math.log10 : (v) => v, g = log ? (v) => 10 ** v : (v) => v;
+  const a = f(lo), b = f(hi), m = pad * ((b - a) || Math.abs(a) || 1);
+  return [g(a - m), g(b + m)];
+}
+
+// Grow the domains over the rows `ins` (after a reset when every row is replaced); set the params that changed.
+function growDomains(state, ins, reset) {
+  for (const p of state.sticky ?? []) {
+    if (reset) p.xd = p.yd = null;
+    let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    for (const t of ins) {
+      if (!p.terms.has(t.term)) continue;
+      if (t.step < x0) x0 = t.step;
+      if (t.step > x1) x1 = t.step;
+      for (const v of [t.value, t.ema]) if (Number.isFinite(v) && !(p.log && v <= 0)) {
+        if (v < y0) y0 = v;
+        if (v > y1) y1 = v;
+      }
+    }
+    if (x0 <= x1 && (!p.xd || x0 < p.xd[0] || x1 > p.xd[1])) {
+      const lo = Math.min(x0, p.xd?.[0] ?? x0), hi = Math.max(x1, p.xd?.[1] ?? x1);
+      p.xd = [lo, lo + 1.25 * ((hi - lo) || 1)];
+      state.view.signal(p.x, p.xd);
+    }
+    if (y0 <= y1 && (!p.yd || y0 < p.yd[0] || y1 > p.yd[1])) {
+      p.yd = widened(Math.min(y0, p.yd?.[0] ?? y0), Math.max(y1, p.yd?.[1] ?? y1), 0.1, p.log);
+      state.view.signal(p.y, p.yd);
+    }
+  }
+}
+
 // Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the
 // provisional rows of the listed series; then insert `rows`. One changeset, one run.
 function applyRows(state, names, msg, rows) {
@@ -56,6 +98,7 @@ function applyRows(state, names, msg, rows) {
     ins[j] = t;
   }
   cs.insert(ins);
+  growDomains(state, ins, msg.all);
   return view.change(state.dataName, cs).resize().runAsync(); // resize: axis labels may need more room
 }
 
@@ -94,10 +137,13 @@ async function render({ model, el }) {
     state.finalize?.();
     const opts = { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "canvas" };
     const res = await vegaEmbed(target, structuredClone(spec), opts);
-    Object.assign(state, { view: res.view, finalize: res.finalize });
+    Object.assign(state, { view: res.view, finalize: res.finalize, sticky: stickyPanels(spec) });
     if (!streaming) return;
     state.view.signal("smooth_on", model.get("smooth") != null);
-    if (kept) return state.view.change(state.dataName, state.view.changeset().insert(kept)).runAsync();
+    if (kept) {
+      growDomains(state, kept, true);
+      return state.view.change(state.dataName, state.view.changeset().insert(kept)).runAsync();
+    }
     await applyRows(state, model.get("series_names"), { all: true }, await dataRows(model.get("data")));
     // Points sent before this view existed never reached it: ask the kernel for the whole display.
     try { model.send({ type: "hello" }); } catch (e) { /* no kernel: the data trait is all there is */ }
