@@ -76,7 +76,7 @@ _DOMAINS = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidge
 
 def test_axis_domains_stick_until_a_point_falls_outside(lab):
     "Points inside the domains leave them as they are (no re-encoding of every item); one outside widens them."
-    from jupyter import wait_until
+    from harness import wait_until
     lab.open(NOTEBOOK)
     i = lab.state()['ncells']
     lab.run_cell_source(STICKY_SETUP)
