@@ -109,7 +109,8 @@ class UnitsVAE(FakeVAE):
     "ELBO terms with a fixed KL and fixed counts of active and used latent units."
     def __init__(self, kl, active, used): super().__init__(kl); self.active, self.used = active, used
     def loss(self, batch):
-        return super().loss(batch) | {'active_units': torch.tensor(float(self.active)), 'used_units': torch.tensor(float(self.used))}
+        units = {'active_units': float(self.active), 'used_units': float(self.used)}
+        return super().loss(batch) | {k: torch.tensor(v) for k, v in units.items()}
 
 
 @pytest.mark.parametrize('kl,active,used,alerted', [(0.058, 1, 0, True), (0.001, 3, 1, False), (2.0, 4, 4, False)])
