@@ -224,9 +224,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='fewer steps and repeats (a smoke run)')
     ap.add_argument('--parts', default='throughput,update,stop,browser', help='comma-separated subset to run')
+    ap.add_argument('--reps', type=int, default=None, help='throughput repeats of each variant (default 12; --quick 1)')
     a = ap.parse_args()
     parts = a.parts.split(',')
     n, n_peer, reps = (60, 10, 1) if a.quick else (200, 40, 12)
+    reps = a.reps or reps
     sizes = [1_000, 10_000] if a.quick else [1_000, 10_000, 100_000]
     res = {}
     if 'throughput' in parts: res['throughput_steps_per_s'] = kernel_result(THROUGHPUT.format(n=n, n_peer=n_peer, reps=reps))
@@ -252,7 +254,9 @@ def report(res, sizes):
 
 
 def report_throughput(tp):
+    import os
     bare = tp['bare']
+    print(f"(load average after the run: {os.getloadavg()[0]:.1f})")
     print('\n1. Throughput (same GRU loop, logging every step, real kernel via nbclient; median of repeats)')
     print(f"{'variant':<40}{'steps/s':>10}{'% of bare':>12}")
     for k, v in tp.items():

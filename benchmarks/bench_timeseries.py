@@ -58,9 +58,14 @@ def draw(model, n:int, controls:dict, chunk:int=2000) -> torch.Tensor:
     return torch.cat([model.sample(min(chunk, n - i), seed=i // chunk, **controls) for i in range(0, n, chunk)])
 
 
-def real_windows(dataset:str, n_eval:int) -> torch.Tensor:
+def load(dataset:str, split_by:str):
+    "A built-in dataset; a long series split as `split_by` says ('timegan': all windows shuffled; 'time': in time)."
+    return load_dataset(dataset, **({} if dataset == 'sines' else {'split_by': split_by}))
+
+
+def real_windows(dataset:str, n_eval:int, split_by:str='timegan') -> torch.Tensor:
     "The real windows scored: `n_eval` random windows of the train split (all when 0 or fewer exist)."
-    real = load_dataset(dataset).windows('train')                  # (N, T, F)
+    real = load(dataset, split_by).windows('train')                # (N, T, F)
     if n_eval and n_eval < len(real): real = real[torch.randperm(len(real), generator=torch.Generator().manual_seed(0))[:n_eval]]
     return real
 
@@ -68,7 +73,7 @@ def real_windows(dataset:str, n_eval:int) -> torch.Tensor:
 def job(dataset:str, name:str, a:dict) -> dict:
     "One row: the real-data predictive floor (`name='real'`), or train, sample and score one model."
     torch.set_num_threads(a['threads']); torch.manual_seed(0)
-    real = real_windows(dataset, a['n_eval'])
+    real = real_windows(dataset, a['n_eval'], a['split_by'])
     kw = dict(repeats=a['repeats'], disc_iterations=a['disc_iterations'], pred_iterations=a['pred_iterations'])
     t0 = time.perf_counter()
     if name == 'real':
@@ -76,7 +81,7 @@ def job(dataset:str, name:str, a:dict) -> dict:
         return dict(dataset=dataset, model='real', steps=0, train_s=0.0, sample_s=0.0, discriminative=float('nan'), discriminative_std=float('nan'),
                     predictive=float(p.mean()), predictive_std=float(p.std(unbiased=False)), repeats=a['repeats'], mmd=0.0, score_s=time.perf_counter() - t0)
     make, cfg, controls = MODELS[name]
-    data = load_dataset(dataset)
+    data = load(dataset, a['split_by'])
     model = make(data)
     steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], **cfg)
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
@@ -131,9 +136,11 @@ def main():
     p.add_argument('--jobs', type=int, default=1, help="models trained and scored side by side in separate processes (each with --threads)")
     p.add_argument('--decay', action='store_true', help="lr on a cosine to 0 over the wall-time budget (default: constant lr)")
     p.add_argument('--json', default=None, help="also write the rows to this JSON file")
+    p.add_argument('--split-by', default='timegan', choices=['timegan', 'time'],
+                   help="stocks/energy: 'timegan' (all windows shuffled, the published protocol) or 'time' (split in time)")
     a = p.parse_args()
     t0 = time.perf_counter()
-    cfg = dict(seconds=a.seconds, threads=a.threads, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval,
+    cfg = dict(seconds=a.seconds, threads=a.threads, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval, split_by=a.split_by,
                disc_iterations=a.disc_iterations, pred_iterations=a.pred_iterations)
     rows = bench(a.datasets.split(','), a.models.split(','), cfg, a.jobs)
     print(f"\n{a.repeats} repeats a score; {a.seconds:.0f} s training budget a model ({'cosine lr decay' if a.decay else 'constant lr'}); "

@@ -112,7 +112,7 @@ class TrainingDashboard(W.VBox):
     "Controls, progress, current values, a live chart and errors for a `Run`."
     def __init__(self, run, # a `gmwidgets.train.Run`
                  chart:LiveChart|None=None, # the chart to stream into (default: a new `LiveChart`)
-                 refresh_hz:float=4, # label refreshes a second, at most (sent from the chart's thread, not the training one)
+                 refresh_hz:float=4, # label refreshes a second, at most (sent from the chart's thread)
                  collapse:CollapseWatch|None=None, # watches the `kl` term (default: `CollapseWatch()`)
                  **chart_kw): # passed to `LiveChart` when `chart` is None
         if refresh_hz <= 0: raise ValueError(f"refresh_hz={refresh_hz}: expected refresh_hz > 0")

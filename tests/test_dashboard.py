@@ -90,8 +90,8 @@ class UnitsVAE(FakeVAE):
     "ELBO terms with a fixed KL and fixed counts of active and used latent units."
     def __init__(self, kl, active, used): super().__init__(kl); self.active, self.used = active, used
     def loss(self, batch):
-        units = {'active_units': torch.tensor(float(self.active)), 'used_units': torch.tensor(float(self.used))}
-        return super().loss(batch) | units
+        units = {'active_units': float(self.active), 'used_units': float(self.used)}
+        return super().loss(batch) | {k: torch.tensor(v) for k, v in units.items()}
 
 
 @pytest.mark.parametrize('kl,active,used,alerted', [(0.058, 1, 0, True), (0.001, 3, 1, False), (2.0, 4, 4, False)])
@@ -107,7 +107,7 @@ def test_collapse_alert_counts_used_units_not_total_kl(kl, active, used, alerted
 def test_collapse_alert_on_a_vae_whose_encoder_ignores_x():
     from gmwidgets.dashboard import CollapseWatch
     from gmwidgets.data import sines
-    from test_vae import IgnoresX
+    from toys import IgnoresX
     sd = sines(n=200)
     run = Run(IgnoresX.for_data(sd, hidden=16, latent=4, anneal='none'), sd, batch_size=32, max_steps=25)
     d = TrainingDashboard(run, collapse=CollapseWatch(patience=20)); run.start(); run.wait(30)

@@ -8,6 +8,7 @@ from gmwidgets.vae import (SentenceVAE, SeriesVAE, gaussian_kl, reparameterize, 
                            word_dropout, kl_weight, kl_weight_linear, kl_weight_sigmoid, kl_weight_cyclical,
                            is_collapsed, importance_nll, used_units, posterior_usage)
 from gmwidgets.train import Run
+from toys import IgnoresX
 
 torch.set_num_threads(1)
 WORDS = 'the a cat dog sat ran far home on mat big small red old new'.split()
@@ -264,14 +265,6 @@ def test_detector_fires_on_collapsed_model_not_on_healthy_one(healthy):
     assert not is_collapsed(kls, 0.05, 30) and min(kls[-30:]) > 0.2, kls[-30:]
     usage = posterior_usage(m, sd, 'test')
     assert int(usage['used'].sum()) >= 1 and float(usage['kl'].sum()) > 0.2, usage
-
-
-class IgnoresX(SeriesVAE):
-    "A SeriesVAE whose encoder ignores x: the same posterior N(0.3, 1) for every window, 0.045 nats a unit."
-    def encode(self, x):
-        self._check(x)
-        mu = torch.full((x.size(0), self.config.latent), 0.3) + 0 * self.log_std.sum()
-        return mu, torch.zeros_like(mu)
 
 
 def test_encoder_that_ignores_x_is_collapsed_though_its_kl_is_above_005():
