@@ -11,12 +11,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 LAYERS = [  # lowest first; `gmwidgets` is the package's own __init__ (it forwards to the extension)
-    ['core'], ['data', 'sampling', 'metrics', 'tseval'], ['autoregressive', 'vae', 'gan', 'diffusion'],
-    ['loaders', 'train'],
-    ['charts', 'livechart', 'follow', 'sampler', 'dashboard', 'latent', 'compare', 'runschart', 'trackers',
-     'lightning'],
-    ['ext', 'serverext', 'gmwidgets']]
-INDEPENDENT = {2}  # the models import no other model
+    ['hooks'], ['core'], ['data', 'sampling', 'decimate', 'metrics', 'tseval'],
+    ['autoregressive', 'vae', 'gan', 'diffusion'], ['loaders', 'train'],
+    ['charts', 'vegachart', 'livechart', 'follow', 'sampler', 'dashboard', 'latent', 'compare', 'runschart',
+     'trackers', 'lightning'],
+    ['runspanel', 'ext', 'serverext', 'runsapi', 'gmwidgets']]
+INDEPENDENT = {3}  # the models import no other model
 
 
 def export_cells():
