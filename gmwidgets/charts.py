@@ -52,7 +52,8 @@ def loss_panel(title:str, # panel title
                tooltips:bool=True, # draw the transparent points that carry the tooltips
               ) -> alt.LayerChart:
     "One panel: raw curve, EMA curve and tooltip points of the series `names`."
-    y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),  # '~g': a constant lr of 3e-3 reads 0.003, not 0
+    # '~g': a constant lr of 3e-3 reads 0.003, not 0
+    y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),
                         scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
     base = alt.Chart(width=width, height=height).encode(x=alt.X('step:Q', title='step'), color=color)
     raw = base.mark_line(strokeWidth=1, opacity=alt.expr(f"{SMOOTH_PARAM} ? 0.3 : 1")).encode(y=y('value'))
@@ -77,7 +78,8 @@ def loss_chart(terms:list[str], # names of the logged terms, e.g. ['loss', 'vali
     if not terms: raise ValueError("terms=[]: expected at least one term name")
     panels = _check_panels(terms, panels)
     color = alt.Color('series:N', title=None, scale=alt.Scale(domain=terms))
-    charts = [loss_panel(t, names, color, log_scale, width, height, ema_layer=interactive or smooth, tooltips=interactive)
+    charts = [loss_panel(t, names, color, log_scale, width, height, ema_layer=interactive or smooth,
+                         tooltips=interactive)
               for t, names in panels.items()]
     return alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME)).add_params(
         alt.param(name=SMOOTH_PARAM, value=bool(smooth)))

