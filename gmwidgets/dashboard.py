@@ -19,7 +19,7 @@ from .train import Run, valid_terms
 # %% auto #0
 __all__ = ['HISTORY_FORMATS', 'fmt_duration', 'fmt_value', 'total_steps', 'progress_text', 'terms_html', 'error_html',
            'CollapseWatch', 'TrainingDashboard', 'history_format', 'has_pyarrow', 'history_bytes', 'export_choices',
-           'file_stem', 'export_history', 'save_chart', 'export_file']
+           'file_stem']
 
 # %% ../nbs/13_dashboard.ipynb #ba044614
 def fmt_duration(s:float|None, # seconds
@@ -278,12 +278,11 @@ def _show_error(self:TrainingDashboard, message:str, traceback:str|None):
         self.error.layout.display = None
 
 # %% ../nbs/13_dashboard.ipynb #b89bb46e
-def _show_with_pictures(self:TrainingDashboard):
+@patch
+def _ipython_display_(self:TrainingDashboard):
     "Display the widget, then a static picture of its live chart, for front ends without widgets."
     from gmwidgets.livechart import show_with_pictures
     show_with_pictures(self)
-
-TrainingDashboard._ipython_display_ = _show_with_pictures
 
 # %% ../nbs/13_dashboard.ipynb #a03621ba
 HISTORY_FORMATS = {'csv': 'text/csv', 'parquet': 'application/vnd.apache.parquet'}  # format -> MIME
@@ -321,6 +320,7 @@ def file_stem(name:str) -> str:
     return re.sub(r'[^\w.-]+', '_', name).strip('._') or 'run'
 
 # %% ../nbs/13_dashboard.ipynb #8c53c391
+@patch
 def export_history(self:TrainingDashboard, path:str|Path, # where to write; the suffix picks the format
                    format:str|None=None, # 'csv' or 'parquet'; None: from the suffix
                   ) -> Path:
@@ -328,12 +328,16 @@ def export_history(self:TrainingDashboard, path:str|Path, # where to write; the 
     from gmwidgets.core import atomic_write
     return atomic_write(path, history_bytes(self.run.history, history_format(Path(path), format)))
 
+# %% ../nbs/13_dashboard.ipynb #4f7aef37
+@patch
 def save_chart(self:TrainingDashboard, path:str|Path, # where to write; the suffix picks the format
                format:str|None=None, # png, svg, json or html; None: from the suffix
                **kwargs): # `points`, `scale`: see `LiveChart.save`
     "Write the chart to `path` as PNG, SVG, Vega-Lite JSON or HTML (offline; safe while training)."
     return self.chart.save(path, format, **kwargs)
 
+# %% ../nbs/13_dashboard.ipynb #8c53c392
+@patch
 def export_file(self:TrainingDashboard, choice:str, # a label of `export_choices()`, e.g. 'chart PNG'
                ) -> tuple[str, bytes, str]:
     "File name, bytes and MIME type of an Export menu choice."
@@ -341,6 +345,8 @@ def export_file(self:TrainingDashboard, choice:str, # a label of `export_choices
     data = history_bytes(self.run.history, fmt) if what == 'history' else self.chart.render(fmt)
     return f"{file_stem(self.run.name)}-{what}.{fmt}", data, {**HISTORY_FORMATS, **CHART_FORMATS}[fmt]
 
+# %% ../nbs/13_dashboard.ipynb #8c53c393
+@patch
 def _export(self:TrainingDashboard):
     "The Export button: build the chosen file in a thread (the kernel stays free for a Stop click), then show its link."
     self._exports = getattr(self, '_exports', 0) + 1
@@ -349,6 +355,8 @@ def _export(self:TrainingDashboard):
                                           name='gmwidgets-export', daemon=True)
     self.export_thread.start()
 
+# %% ../nbs/13_dashboard.ipynb #8c53c394
+@patch
 def _export_link(self:TrainingDashboard, choice:str, k:int):
     "Show a download link for `choice`, or why there is none (escaped), unless a later click superseded it."
     try:
@@ -356,10 +364,6 @@ def _export_link(self:TrainingDashboard, choice:str, k:int):
         link = download_link(data, name, mime)
     except Exception as e: link = f"<span style='color:#b00020'>{html.escape(f'export failed: {e}')}</span>"
     if k == self._exports: self.download.value = link
-
-TrainingDashboard.export_history, TrainingDashboard.save_chart = export_history, save_chart
-TrainingDashboard.export_file, TrainingDashboard._export = export_file, _export
-TrainingDashboard._export_link = _export_link
 
 # %% ../nbs/13_dashboard.ipynb #682bafdb
 @patch
