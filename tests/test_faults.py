@@ -1,7 +1,7 @@
 """Nothing lost under faults (issue 14): atomic files under SIGKILL and injected ENOSPC/EIO, loads that check before
 they touch the model, followers that never die, interrupts that leave a run in a known state, and one test for each
 numbered case of the issue."""
-import _thread, errno, json, os, subprocess, sys, textwrap, threading, time, warnings
+import _thread, errno, json, os, signal, subprocess, sys, textwrap, threading, time, warnings
 import numpy as np, pytest, torch
 from torch import nn
 import safetensors.torch as st
@@ -355,7 +355,15 @@ def test_case7_few_texts_say_what_is_wrong(n):
 
 # ---- interrupts ------------------------------------------------------------------------------------------------------
 
-def test_interrupt_during_wait_leaves_the_run_running():
+@pytest.fixture
+def sigint():
+    "Ctrl-C raises KeyboardInterrupt, even where SIGINT came in ignored (a shell's background job ignores it)."
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, old)
+
+
+def test_interrupt_during_wait_leaves_the_run_running(sigint):
     run = Run(Toy(delay=0.01), Ones(), max_steps=100_000, batch_size=8).start()
     threading.Timer(0.3, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt, match='wait\\(\\) interrupted'): run.wait()
@@ -371,7 +379,7 @@ def test_keyboard_interrupt_inside_the_model_stops_the_run():
     assert run.wait(10) and run.state == 'stopped'
 
 
-def test_interrupt_during_sampler_regeneration_releases_the_run(names):
+def test_interrupt_during_sampler_regeneration_releases_the_run(names, sigint):
     from gmwidgets.sampler import SamplerWidget
     model = RNNLM.for_data(names, emb=8, hidden=8, layers=1)
     run = Run(model, names, max_steps=100_000, batch_size=8)
