@@ -107,7 +107,7 @@ def kernel_run(path:Path) -> dict:
 # %% ../nbs/35_runsapi.ipynb #c793da2f
 class RunsPanel(Configurable):
     "The runs the Runs panel shows: kernel runs from their status files, file runs from the runs directory."
-    runs_dir = Unicode('runs', config=True, help="History files (*.jsonl) under this folder are listed as runs; "
+    runs_dir = Unicode('runs', config=True, help="History files (.jsonl) under this folder are listed as runs; "
                        "relative to the server's root directory.")
     status_dir = Unicode('', config=True, help="Where kernels write their runs' status; "
                          "default: gmwidgets.runspanel.status_dir().")
