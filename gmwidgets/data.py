@@ -585,7 +585,7 @@ def _repr_html_(self:SeriesData):
 def _make_scaler(scaler) -> Scaler|None:
     "A new scaler named by `scaler`, or `scaler` itself."
     if scaler is None or isinstance(scaler, Scaler): return scaler
-    if scaler in SCALERS: return SCALERS[scaler]()
+    if isinstance(scaler, str) and scaler in SCALERS: return SCALERS[scaler]()  # a list or a dict: not a name
     raise ValueError(f"scaler={scaler!r}: expected one of {list(SCALERS)}, a Scaler, or None")
 
 # %% ../nbs/01_data.ipynb #56cf56a4

@@ -473,3 +473,9 @@ def test_vendored_files_are_package_data():
     shipped = [p.name for p in (files('gmwidgets') / 'vendored').iterdir() if not p.name.startswith('__')]
     assert {'names.txt', 'sentences.txt.gz', 'stock_data.csv.gz', 'energy_data.csv.gz', 'SOURCES.md'} <= set(shipped)
     assert all(any(fnmatch.fnmatch(f'vendored/{n}', g) for g in globs) for n in shipped)
+
+
+@pytest.mark.parametrize('scaler', [[], {}, 'robust', 3])
+def test_a_scaler_that_is_not_a_name_or_a_scaler_is_named(scaler):
+    with pytest.raises(ValueError, match='scaler='):
+        SeriesData.from_array(np.zeros((50, 2)), window=5, scaler=scaler)
