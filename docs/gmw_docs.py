@@ -221,7 +221,7 @@ def index_notebook(toctree:str):
 def module_notebooks() -> dict[str, Path]:
     "module name -> the notebook it is exported from (its `#| default_exp` line)."
     out = {}
-    for p in sorted(NBS.glob('[0-9][0-9]_*.ipynb')):
+    for p in sorted(NBS.glob('[0-9][0-9]*_*.ipynb')):
         m = re.search(r'#\|\s*default_exp\s+([\w.]+)', p.read_text())
         if m: out[m.group(1)] = p
     return out

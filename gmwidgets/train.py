@@ -62,6 +62,8 @@ def _check_config(c:RunConfig):
     for k in ('max_steps', 'epochs', 'eval_every', 'eval_batches', 'num_threads'):
         v = getattr(c, k)
         _need(v is None or check_number(k, v, True) >= 1, f"{k}={v}: need {k} >= 1 or None")
+    for k in ('batch_size', 'max_steps', 'epochs', 'eval_every', 'eval_batches', 'num_threads'):  # numpy ints too
+        if getattr(c, k) is not None: setattr(c, k, int(getattr(c, k)))  # torch.split wants Python ints
     _need(c.grad_clip is None or 0 < check_number('grad_clip', c.grad_clip) < math.inf,
           f"grad_clip={c.grad_clip}: need grad_clip > 0 or None")
     _need(check_number('warmup', c.warmup, True) >= 0, f"warmup={c.warmup}: need warmup >= 0")
