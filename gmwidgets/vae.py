@@ -265,8 +265,8 @@ def n_targets(self:SentenceVAE, x:torch.Tensor) -> int:
 
 # %% ../nbs/03_vae.ipynb #a16a68d3
 @patch
-def loss(self:SentenceVAE, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-    "ELBO terms in nats per sentence (`loss = recon + beta * kl`), `nll` per token; counts a step in training mode."
+def loss(self:LatentSeqModel, batch:torch.Tensor) -> dict[str, torch.Tensor]:
+    "ELBO terms in nats per sequence (`loss = recon + beta * kl`), `nll` per target; counts a step in training mode."
     mu, logvar = self.encode(batch)
     z = reparameterize(mu, logvar)
     return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
@@ -468,14 +468,6 @@ def recon_nll(self:SeriesVAE, x:torch.Tensor, # (B, T, F)
 def n_targets(self:SeriesVAE, x:torch.Tensor) -> int:
     "Steps a batch predicts: B * T."
     return x.size(0) * x.size(1)
-
-# %% ../nbs/03_vae.ipynb #acd0916c
-@patch
-def loss(self:SeriesVAE, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-    "ELBO terms in nats per window (`loss = recon + beta * kl`), `nll` per step; counts a step in training mode."
-    mu, logvar = self.encode(batch)
-    z = reparameterize(mu, logvar)
-    return self._terms(self.recon_nll(batch, z), gaussian_kl(mu, logvar), mu, torch.tensor(self.n_targets(batch)))
 
 # %% ../nbs/03_vae.ipynb #f68e4abc
 @patch
