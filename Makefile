@@ -49,7 +49,7 @@ docs: setup
 
 # Re-export the package and clean the notebooks after editing nbs/.
 sync: setup
-	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/wrap_generated.py && $(BIN)/python tools/readme.py
+	$(BIN)/nbdev-clean && $(BIN)/nbdev-export && $(BIN)/python tools/readme.py
 
 # The JupyterLab extension (Runs panel, status bar item, commands): TypeScript in labextension/, committed BUILT in
 # gmwidgets/labextension/ (the wheel installs it; CI needs no npm). After editing labextension/, rebuild with this

@@ -17,8 +17,8 @@ from .sampling import check_controls, next_token, make_generator, evaluating, en
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block',
-           'TransformerLM', 'SeriesConfig', 'SeriesAR']
+__all__ = ['TokenLM', 'RNNConfig', 'RNNLM', 'TransformerConfig', 'sinusoids', 'CausalSelfAttention', 'Block', 'TransformerLM',
+           'SeriesConfig', 'SeriesAR']
 
 # %% ../nbs/02_autoregressive.ipynb #c626bd7a
 _MOVED = ('MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'filter_logits')  # now in gmwidgets.sampling

@@ -10,8 +10,8 @@ import altair as alt
 import pandas as pd
 
 # %% auto #0
-__all__ = ['PANEL_GROUPS', 'DATA_NAME', 'SMOOTH_PARAM', 'default_panels', 'loss_panel', 'loss_chart', 'ema',
-           'points_frame', 'with_points', 'series_chart']
+__all__ = ['PANEL_GROUPS', 'DATA_NAME', 'SMOOTH_PARAM', 'default_panels', 'loss_panel', 'loss_chart', 'ema', 'points_frame',
+           'with_points', 'series_chart']
 
 # %% ../nbs/11_charts.ipynb #c6eabf02
 PANEL_GROUPS = {  # panel title -> terms that share it, in the order models name them

@@ -18,9 +18,9 @@ from .tseval import (ScoringStopped, acf, as_windows, discriminative_score, form
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['MAX_N', 'REAL_COLOR', 'TABLE_COLUMNS', 'real_windows', 'draw_windows', 'check_model_windows',
-           'finite_error', 'samples_chart', 'marginals_frame', 'marginals_chart', 'acf_frame', 'acf_chart', 'pca_frame',
-           'pca_chart', 'score_row', 'score_table_html', 'CompareWidget']
+__all__ = ['MAX_N', 'REAL_COLOR', 'TABLE_COLUMNS', 'real_windows', 'draw_windows', 'check_model_windows', 'finite_error',
+           'samples_chart', 'marginals_frame', 'marginals_chart', 'acf_frame', 'acf_chart', 'pca_frame', 'pca_chart',
+           'score_row', 'score_table_html', 'CompareWidget']
 
 # %% ../nbs/22_compare.ipynb #2c714f42
 MAX_N = 2000  # default cap on the windows drawn per model (and real windows kept)

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator, Protocol, runtime_checkable
 import torch
 
 # %% auto #0
-__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'VOCAB_CLASS', 'MODEL_NAMES', 'batch_kind', 'SeqModel', 'Sampler',
-           'LatentModel', 'check_terms', 'make_config', 'check_number', 'SeqData', 'DatasetEntry', 'register_dataset',
-           'load_dataset', 'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version',
-           'model_metadata', 'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
+__all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'VOCAB_CLASS', 'MODEL_NAMES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel',
+           'check_terms', 'make_config', 'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset',
+           'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version', 'model_metadata',
+           'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch

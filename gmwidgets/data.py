@@ -18,11 +18,10 @@ from fastcore.basics import patch
 from .core import register_dataset, dataset_entries
 
 # %% auto #0
-__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices',
-           'check_split_sizes', 'time_split_indices', 'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab',
-           'TextData', 'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler',
-           'StandardScaler', 'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences',
-           'datasets']
+__all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices', 'check_split_sizes',
+           'time_split_indices', 'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData',
+           'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler',
+           'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
 
 # %% ../nbs/01_data.ipynb #7942aa3d
 SPLITS = ('train', 'valid', 'test')

@@ -21,9 +21,9 @@ __version__ = package_version()  # not `from gmwidgets import __version__`: the 
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['PROTOCOL_METHODS', 'LIVE', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'show_run',
-           'RunRegistry', 'RunsTable', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension',
-           'unload_ipython_extension', 'registry', 'track']
+__all__ = ['PROTOCOL_METHODS', 'LIVE', 'n_params', 'model_card', 'dataset_preview', 'run_bundle', 'show_run', 'RunRegistry',
+           'RunsTable', 'parse_options', 'make_run', 'GmMagics', 'load_ipython_extension', 'unload_ipython_extension',
+           'registry', 'track']
 
 # %% ../nbs/30_ext.ipynb #e78b72bc
 PROTOCOL_METHODS = ('loss', 'sample', 'encode', 'decode', 'train_step')

@@ -22,8 +22,8 @@ from .sampler import CONTROLS, check_control
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection',
-           'latent_map_chart', 'LatentMap', 'LatentExplorer']
+__all__ = ['INTERPOLATIONS', 'MARKS', 'lerp', 'slerp', 'homotopy', 'interpolation', 'traversal', 'Projection', 'latent_map_chart',
+           'LatentMap', 'LatentExplorer']
 
 # %% ../nbs/15_latent.ipynb #a4652ad7
 def lerp(a:torch.Tensor, b:torch.Tensor, # (..., Z) endpoints

@@ -22,11 +22,11 @@ from .vegachart import (CHART_FORMATS, ChartRenderer, VegaChart, chart_esm, char
                                  vl_render)
 
 # %% auto #0
-__all__ = ['COLS', 'live_charts', 'PICTURE_BUCKETS', 'Series', 'loss_spec', 'LiveChart', 'data_rows', 'thin_series',
-           'LiveLoss', 'Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS',
-           'ChartRenderer', 'VegaChart', 'chart_esm', 'chart_format', 'charts_in', 'compact_data', 'file_format',
-           'picture_svg', 'placeholder_svg', 'renderer', 'show_with_pictures', 'small_svg', 'spec_bytes', 'static_text',
-           'vega_key', 'vega_source', 'vl_render']
+__all__ = ['COLS', 'live_charts', 'PICTURE_BUCKETS', 'Series', 'loss_spec', 'LiveChart', 'data_rows', 'thin_series', 'LiveLoss',
+           'Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS', 'ChartRenderer',
+           'VegaChart', 'chart_esm', 'chart_format', 'charts_in', 'compact_data', 'file_format', 'picture_svg',
+           'placeholder_svg', 'renderer', 'show_with_pictures', 'small_svg', 'spec_bytes', 'static_text', 'vega_key',
+           'vega_source', 'vl_render']
 
 # %% ../nbs/12_livechart.ipynb #0fac3379
 _all_ = ['Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS', 'ChartRenderer',

@@ -18,8 +18,8 @@ from .core import check_number
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget',
-           'control_value', 'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'path_frames']
+__all__ = ['CONTROLS', 'MAX_SAMPLES', 'PATH_VALUES', 'sample_controls', 'check_control', 'control_widget', 'control_value',
+           'text_samples_html', 'series_frame', 'download_link', 'SamplerWidget', 'path_frames']
 
 # %% ../nbs/14_sampler.ipynb #262b2e1c
 CONTROLS = ('seed', 'temperature', 'top_k', 'top_p', 'length', 'prefix', 'steps')  # display order

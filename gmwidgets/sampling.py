@@ -14,8 +14,8 @@ import torch.nn as nn
 from .core import check_number
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits',
-           'next_token', 'make_generator', 'evaluating', 'encode_prefix', 'gaussian_logp']
+__all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token',
+           'make_generator', 'evaluating', 'encode_prefix', 'gaussian_logp']
 
 # %% ../nbs/01a_sampling.ipynb #e9d4cd82
 MAX_LENGTH = 10_000  # the most steps a sample may have (a longer one would hold the kernel for minutes or more)

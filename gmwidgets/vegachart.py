@@ -19,10 +19,9 @@ from fastcore.basics import patch
 from .charts import DATA_NAME
 
 # %% auto #0
-__all__ = ['CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'chart_esm', 'vega_source', 'vega_key',
-           'compact_data', 'shared_layout', 'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render',
-           'ChartRenderer', 'spec_bytes', 'save_bytes', 'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in',
-           'show_with_pictures']
+__all__ = ['CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'chart_esm', 'vega_source', 'vega_key', 'compact_data',
+           'shared_layout', 'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer',
+           'spec_bytes', 'save_bytes', 'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/11b_vegachart.ipynb #9a34c720
 def static_text(name:str) -> str:

@@ -15,13 +15,13 @@ check_unchanged() {  # $1: what ran; fails when it changed any file
 }
 
 echo "== nbdev-export leaves gmwidgets/ (and README.md) unchanged"
-before=$(snapshot); nbdev-export; python tools/wrap_generated.py; python tools/readme.py
-check_unchanged "nbdev-export (or tools/wrap_generated.py, tools/readme.py)"
+before=$(snapshot); nbdev-export; python tools/readme.py
+check_unchanged "nbdev-export (or tools/readme.py)"
 echo "== nbdev-clean leaves nbs/ unchanged"
 before=$(snapshot); nbdev-clean; check_unchanged nbdev-clean
 echo "== lint-imports: the layers data -> models -> run -> views -> extension ([tool.importlinter] in pyproject.toml)"
 lint-imports --no-cache
-echo "== ruff check: lines <= 120 characters, pyflakes ([tool.ruff] in pyproject.toml)"
+echo "== ruff check: lines <= 120 characters in nbs/, tests/, tools/; pyflakes on the package ([tool.ruff] in pyproject.toml)"
 ruff check
 echo "== nbdev-test (notebook checks; slow and browser cells skipped)"
 nbdev-test --n-workers 2
