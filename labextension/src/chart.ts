@@ -87,6 +87,8 @@ export class RunChart extends Widget {
   private target = document.createElement('div');
   private reset = true;
   private timer = 0;
+  private busy = false; // a request is on its way
+  private again = false; // pull again as soon as it is back (a toggle changed)
   private cleanup: (() => void) | void = undefined;
   rowsSeen = 0;
 
@@ -135,16 +137,20 @@ export class RunChart extends Widget {
     await this.pull();
   }
 
+  /** The next pull after `delay` ms; one request at a time, so the view applies the messages in their order. */
   private poll(delay = this.period): void {
     window.clearTimeout(this.timer);
-    if (!this.isDisposed) this.timer = window.setTimeout(() => void this.pull(), delay);
+    if (this.busy) this.again = true;
+    else if (!this.isDisposed) this.timer = window.setTimeout(() => void this.pull(), delay);
   }
 
   private async pull(): Promise<void> {
     if (this.isDisposed) return;
+    this.busy = true;
     try {
-      const up = await chartUpdate(this.runId, this.view, this.model.get('log_scale'), this.reset);
+      const reset = this.reset; // a 'hello' from the view while this request is out asks for the next one
       this.reset = false;
+      const up = await chartUpdate(this.runId, this.view, this.model.get('log_scale'), reset);
       if (this.model.get('_vega_key') !== up.vega_key) this.model.set('_vega_key', up.vega_key);
       this.model.set('series_names', up.series_names);
       if (up.spec) this.model.set('spec', up.spec);
@@ -155,7 +161,9 @@ export class RunChart extends Widget {
       this.reset = true; // a lost answer: start again from the whole display
       this.status.textContent = (e as Error).message;
     }
-    this.poll();
+    const soon = this.again;
+    this.busy = this.again = false;
+    this.poll(soon ? 0 : this.period);
   }
 
   dispose(): void {
