@@ -52,6 +52,19 @@ def measure(make, steps:int, report:bool) -> tuple[float, float]:
 def steps_per_s(make, steps:int, report:bool) -> float: return measure(make, steps, report)[0]
 
 
+def reporter_work(terms:dict, n:int=20_000) -> tuple[float, float]:
+    "CPU microseconds of the reporter's work for one step: `on_step` (the training thread), writing its row (watcher)."
+    from gmwidgets.runspanel import RunReporter
+    class Stub: name, state, total_steps = 'bench', 'running', n
+    run = Stub()
+    rep = RunReporter(run)
+    t = time.process_time()
+    for i in range(n): rep.on_step(run, i, terms)
+    step_us = 1e6 * (time.process_time() - t) / n
+    t = time.process_time(); rep.flush(force=True)
+    return step_us, 1e6 * (time.process_time() - t) / n
+
+
 def compare(label:str, make, steps:int, rounds:int):
     measure(make, min(steps, 50), True)  # warm-up: imports, allocator, first file writes
     pairs = []
@@ -65,9 +78,13 @@ def compare(label:str, make, steps:int, rounds:int):
     print(f'{label}: {rate[0]:,.1f} steps/s with the reporter, {rate[1]:,.1f} without, ratio {rate[0] / rate[1]:.3f} '
           f'(pairs {ratios[0]:.3f}-{ratios[-1]:.3f}); CPU {cpu[0]:.3f} vs {cpu[1]:.3f} ms a step, '
           f'ratio {cpu[0] / cpu[1]:.3f} ({rounds} interleaved rounds of {steps} steps, medians)', flush=True)
+    return cpu[1]
 
 
 if __name__ == '__main__':
-    which = sys.argv[1:] or ['tiny', 'quickstart']
-    if 'tiny' in which: compare('tiny loop', tiny_run, 3000, 8)
-    if 'quickstart' in which: compare('quickstart step', quickstart_run, 100, 6)
+    which, bare = sys.argv[1:] or ['tiny', 'quickstart'], {}
+    if 'tiny' in which: bare['tiny loop'] = compare('tiny loop', tiny_run, 3000, 8)
+    if 'quickstart' in which: bare['quickstart step'] = compare('quickstart step', quickstart_run, 100, 6)
+    on_step, row = reporter_work({'loss': 2.0123, 'grad_norm': 0.8123, 'lr': 0.003})  # the terms a Run reports
+    print(f'reporter work: on_step {on_step:.1f} us, writing its row {row:.1f} us; a step\'s {on_step + row:.1f} us is '
+          + ', '.join(f'{100e-3 * (on_step + row) / ms:.2f} % of the {k} CPU' for k, ms in bare.items()))
