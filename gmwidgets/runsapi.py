@@ -6,7 +6,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/runsapi.html.md"""
 
 # %% ../nbs/35_runsapi.ipynb #baf2065a
 from __future__ import annotations
-import json, math, os, re, time
+import asyncio, base64, json, math, os, re, threading, time
 from pathlib import Path
 from fastcore.basics import patch
 from traitlets import Float, Integer, Unicode
@@ -14,8 +14,8 @@ from traitlets.config import Configurable
 from .runspanel import ACTIONS, Spark, status_dir
 
 # %% auto #0
-__all__ = ['ACTIVE_S', 'KERNEL_ID', 'API', 'inside', 'read_rows', 'FileRun', 'kernel_run', 'RunsPanel', 'RunsHandler',
-           'RowsHandler', 'ControlHandler']
+__all__ = ['ACTIVE_S', 'KERNEL_ID', 'NOT_TERMS', 'VIEW_ID', 'MAX_FEEDS', 'API', 'inside', 'read_rows', 'FileRun',
+           'kernel_run', 'RunsPanel', 'ChartFeed', 'RunsHandler', 'RowsHandler', 'ChartHandler', 'ControlHandler']
 
 # %% ../nbs/35_runsapi.ipynb #02d5a753
 def inside(root:Path, # the runs directory
@@ -119,6 +119,7 @@ class RunsPanel(Configurable):
         self.root, self.runs_root = Path(root_dir), Path(root_dir)/os.path.expanduser(self.runs_dir)
         self.status_root = Path(self.status_dir) if self.status_dir else status_dir()
         self._files = {}  # rel path -> FileRun
+        self._feeds, self._feeds_lock = {}, threading.Lock()  # a chart tab's view id -> its ChartFeed
 
 # %% ../nbs/35_runsapi.ipynb #398bd5dc
 @patch
@@ -183,6 +184,80 @@ def control(self:RunsPanel, run_id:str, action:str) -> list[str]:
         os.replace(tmp, self.status_root/f"{i[2:]}.control")
     return ids
 
+# %% ../nbs/35_runsapi.ipynb #3e6d3bf3
+NOT_TERMS = ('step', 'epoch', 'time')  # the columns of a rows file that are not terms (as `follow` reads them)
+
+def _number(v) -> bool: return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+class ChartFeed:
+    "A run's `LiveChart` display fed from its rows file: the chart's own series, decimation, spec and messages."
+    def __init__(self, path:Path,         # the rows file: a history file, or a kernel run's rows
+                 max_points:int=2000,     # display points a series, at most (as a `LiveChart`)
+                ):
+        from gmwidgets.livechart import LiveChart, vega_key  # `LiveChart._add`, `_spec_for`, `_collect` run on a feed
+        self._chart, self.path, self.max_points, self.offset, self.n_rows = LiveChart, Path(path), max_points, 0, 0
+        self._series, self._panels, self._chart_kw, self._ema_weight = {}, None, {}, 0.9  # as `LiveChart()` has them
+        self.log_scale, self.smooth, self._need_all, self._terms_changed = False, None, True, False
+        self.spec, self.lock, self.vega_key = {}, threading.Lock(), vega_key()  # the view's cache key for Vega
+
+    def __repr__(self): return f"ChartFeed({str(self.path)!r}, rows={self.n_rows}, terms={list(self._series)})"
+
+# %% ../nbs/35_runsapi.ipynb #b6955007
+@patch
+def read(self:ChartFeed, limit:int=200_000, # at most this many rows a call (the next call goes on)
+        ) -> int:
+    "Push the rows appended since the last read into the series; how many rows were read."
+    try: size = self.path.stat().st_size
+    except FileNotFoundError: return 0  # a kernel run that has not written a row yet
+    if size < self.offset: self.__init__(self.path, self.max_points)  # truncated: from the top, the whole display
+    n = 0
+    while n < limit:
+        rows, self.offset = read_rows(self.path, self.offset)
+        for r in rows:
+            if not _number(step := r.get('step')): continue
+            for k, v in r.items():
+                if k not in NOT_TERMS and _number(v): (self._series.get(k) or self._chart._add(self, k)).append(step, v)
+        n += len(rows)
+        if not rows: break
+    self.n_rows += n
+    return n
+
+# %% ../nbs/35_runsapi.ipynb #d2807f1f
+@patch
+def poll(self:ChartFeed, log_scale:bool=False, # log-scaled y axes (the tab's "log y")
+         reset:bool=False,    # the tab needs the spec and the whole display (it has just opened)
+        ) -> dict:
+    "Read the new rows; the tab's update: the spec when it changed, the series names, a `LiveChart` rows message."
+    with self.lock:
+        self.read()
+        new_spec = reset or self._terms_changed or bool(log_scale) != self.log_scale
+        self.log_scale, self._terms_changed, self._need_all = bool(log_scale), False, self._need_all or reset
+        if new_spec: self.spec = self._chart._spec_for(self, list(self._series))
+        msg, rows = self._chart._collect(self)
+        data = b''.join(r.astype('float32').tobytes() for r in rows)
+        out = dict(series_names=list(self._series), msg=msg, rows=base64.b64encode(data).decode(), n_rows=self.n_rows,
+                   vega_key=self.vega_key)
+        return {**out, 'spec': self.spec} if new_spec else out
+
+# %% ../nbs/35_runsapi.ipynb #a094a6a5
+VIEW_ID = re.compile(r'^[A-Za-z0-9_-]{1,64}$')  # a chart tab's id for its feed
+MAX_FEEDS = 16  # feeds kept at once (one per open chart tab)
+
+@patch
+def chart(self:RunsPanel, run_id:str, # the run
+          view:str,                   # the chart tab asking
+          log_scale:bool=False, reset:bool=False) -> dict:
+    "The next update of chart tab `view` of run `run_id` (see `ChartFeed.poll`)."
+    if not isinstance(view, str) or not VIEW_ID.match(view):
+        raise ValueError(f"view={view!r}: need 1 to 64 letters, digits, '-' or '_'")
+    path = self.rows_file(run_id)
+    with self._feeds_lock:
+        feed = self._feeds.pop(view, None)
+        if feed is None or feed.path != path: feed, reset = ChartFeed(path), True
+        self._feeds[view] = feed  # the most recently polled last
+        while len(self._feeds) > MAX_FEEDS: self._feeds.pop(next(iter(self._feeds)))
+    return feed.poll(log_scale, reset)
+
 # %% ../nbs/35_runsapi.ipynb #e48be71f
 from tornado import web
 from jupyter_server.base.handlers import APIHandler
@@ -209,6 +284,16 @@ class RowsHandler(_RunsHandler):
         except (ValueError, OSError) as e: self._fail(e)
         self.finish(json.dumps({'rows': rows, 'offset': offset}))
 
+class ChartHandler(_RunsHandler):
+    @web.authenticated
+    async def get(self):
+        "A chart tab's update, computed in a worker thread: the server's loop never waits on a file or an import."
+        run_id, view = self.get_argument('id'), self.get_argument('view')
+        log, reset = self.get_argument('log', '0') == '1', self.get_argument('reset', '0') == '1'
+        try: out = await asyncio.get_running_loop().run_in_executor(None, self.panel.chart, run_id, view, log, reset)
+        except (ValueError, OSError) as e: self._fail(e)
+        self.finish(json.dumps(out))
+
 class ControlHandler(_RunsHandler):
     @web.authenticated
     def post(self):
@@ -230,5 +315,6 @@ def _load_jupyter_server_extension(serverapp):
     base = url_path_join(serverapp.web_app.settings['base_url'], API)
     serverapp.web_app.add_handlers('.*$', [(base + 'runs', RunsHandler, {'panel': panel}),
                                            (base + 'rows', RowsHandler, {'panel': panel}),
+                                           (base + 'chart', ChartHandler, {'panel': panel}),
                                            (base + 'control', ControlHandler, {'panel': panel})])
     serverapp.log.info(f'gmwidgets: runs from {panel.runs_root} and {panel.status_root} at {base}')

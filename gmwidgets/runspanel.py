@@ -11,7 +11,7 @@ from pathlib import Path
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['STATUS_ENV', 'ACTIONS', 'status_dir', 'Spark', 'RunReporter', 'report']
+__all__ = ['STATUS_ENV', 'ACTIONS', 'REPORT_ENV', 'status_dir', 'Spark', 'RunReporter', 'reporting', 'report']
 
 # %% ../nbs/34_runspanel.ipynb #34ad7c8a
 STATUS_ENV = 'GMWIDGETS_STATUS_DIR'  # overrides where kernels write status files (and where the server reads them)
@@ -135,6 +135,17 @@ def flush(self:RunReporter, force:bool=False):
     os.replace(tmp, self.path('json'))
     self._written = time.monotonic()
 
+# %% ../nbs/34_runspanel.ipynb #5e9cf632
+REPORT_ENV = 'GMWIDGETS_RUNS_PANEL'  # '0', 'off', 'false' or 'no': runs in this process do not report
+_OFF, _ON = ('0', 'off', 'false', 'no'), ('', '1', 'on', 'true', 'yes')
+
+def reporting() -> bool:
+    "Whether runs report to the Runs panel (`GMWIDGETS_RUNS_PANEL`, default on)."
+    v = os.environ.get(REPORT_ENV, '').strip().lower()
+    if v not in _OFF + _ON:
+        raise ValueError(f"{REPORT_ENV}={os.environ[REPORT_ENV]!r}: need 1/on/true/yes or 0/off/false/no")
+    return v not in _OFF
+
 # %% ../nbs/34_runspanel.ipynb #ac1c94ae
 _watched = weakref.WeakSet()
 _watcher = None
@@ -150,7 +161,7 @@ def _watch(period:float=0.25):
 def report(run):
     "Report `run` to the Runs panel: a `RunReporter` that the watcher flushes; `Run` keeps it as an observer."
     global _watcher
-    if any(isinstance(ob, RunReporter) for ob in getattr(run, 'observers', ())): return None
+    if not reporting() or any(isinstance(ob, RunReporter) for ob in getattr(run, 'observers', ())): return None
     r = RunReporter(run)
     r.on_state(run, run.state)
     _watched.add(r)

@@ -1,13 +1,14 @@
 """The Runs panel's kernel and server sides without a browser: a `Run` reports to its status files (at most once a
-second while it trains, at once on a change of state), obeys Stop/Pause/Resume written to its control file within one
-step, a failing hook never stops training, and the server lists kernel and file runs, reads rows from an offset, and
-refuses paths outside the runs directory (`..`, absolute, symlinks), malformed files becoming error rows."""
+second while it trains, at once on a change of state), obeys Stop/Pause/Resume written to its control file within
+one step, a failing hook never stops training, GMWIDGETS_RUNS_PANEL=0 turns reporting off, and the server lists
+kernel and file runs, reads rows from an offset, and refuses paths outside the runs directory (`..`, absolute,
+symlinks), malformed files becoming error rows."""
 import json, os, time
 import pytest, torch
 from torch import nn
 import gmwidgets
 from gmwidgets.train import Run
-from gmwidgets.runspanel import RunReporter, STATUS_ENV, report
+from gmwidgets.runspanel import REPORT_ENV, RunReporter, STATUS_ENV, report
 from gmwidgets.runsapi import RunsPanel, inside, read_rows
 from harness import wait_until
 from toys import Ones
@@ -96,6 +97,21 @@ def test_a_failing_hook_warns_and_the_run_trains(status):
         run.wait(20)
     finally: gmwidgets.run_hooks.remove(bad)
     assert run.state == 'finished'
+
+
+def test_the_environment_switch_turns_reporting_off(status, monkeypatch):
+    monkeypatch.setenv(REPORT_ENV, 'off')
+    run = Run(Slow(0), Ones(), max_steps=3, batch_size=8).start(); run.wait(20)
+    assert run.state == 'finished' and not any(isinstance(ob, RunReporter) for ob in getattr(run, 'observers', ()))
+    assert not status.exists() or not list(status.iterdir())
+    monkeypatch.setenv(REPORT_ENV, 'maybe')  # a bad value: one clear warning naming it, and the run trains
+    with pytest.warns(RuntimeWarning, match="GMWIDGETS_RUNS_PANEL='maybe'"):
+        run = Run(Slow(0), Ones(), max_steps=3, batch_size=8).start()
+    run.wait(20)
+    assert run.state == 'finished' and (not status.exists() or not list(status.iterdir()))
+    monkeypatch.setenv(REPORT_ENV, '1')
+    run = Run(Slow(0), Ones(), max_steps=3, batch_size=8).start(); run.wait(20)
+    assert reporter(run).path('json').exists()
 
 
 def test_status_writes_are_throttled_while_a_run_trains(status):

@@ -1,4 +1,4 @@
-// The server side is gmwidgets.runsapi: GET runs, GET rows?id&offset, POST control. ServerConnection adds the token.
+// The server side is gmwidgets.runsapi: GET runs, GET rows?id&offset, GET chart?id&view&log&reset, POST control. ServerConnection adds the token.
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
@@ -35,6 +35,21 @@ export async function listRuns(): Promise<IRun[]> {
 
 export async function rows(id: string, offset: number): Promise<{ rows: any[]; offset: number }> {
   return call(`rows?id=${encodeURIComponent(id)}&offset=${offset}`);
+}
+
+/** A chart tab's update (gmwidgets.runsapi `ChartFeed.poll`): the spec when it changed, and a LiveChart rows message. */
+export interface IChartUpdate {
+  spec?: Record<string, unknown>;
+  series_names: string[];
+  msg: Record<string, unknown> | null;
+  rows: string; // base64 of float32 rows (series id, step, value, ema, tail)
+  n_rows: number;
+  vega_key: string;
+}
+
+export async function chartUpdate(id: string, view: string, log: boolean, reset: boolean): Promise<IChartUpdate> {
+  const q = `id=${encodeURIComponent(id)}&view=${encodeURIComponent(view)}&log=${log ? 1 : 0}&reset=${reset ? 1 : 0}`;
+  return call(`chart?${q}`);
 }
 
 export async function control(id: string, action: 'stop' | 'pause' | 'resume'): Promise<string[]> {

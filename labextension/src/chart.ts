@@ -1,105 +1,177 @@
-// A run's live chart in a main-area tab: a simple SVG line chart of the run's loss terms, fed from the server's rows
-// endpoint from an offset (each row arrives once). Each series keeps at most 2 x MAX points (a stride that doubles),
-// so an update costs the same at any run length.
+// A run's live chart in a main-area tab: the LiveChart widget's own view. The page loads the view from the server's
+// static path (gmwidgets.serverext: `livechart.js`, with the Vega loader `vegaload.js` as the widget's ESM has it,
+// and the bundled Vega: no CDN) and renders it with a small model adapter (get/set/on/off/send, what an anywidget
+// view uses). The server's chart endpoint (gmwidgets.runsapi `ChartFeed`) plays the kernel's part: each poll reads
+// only the rows appended since the last one, and answers with the LiveChart's spec and rows messages (the same panels
+// per term and the same decimation). "log y" and "smooth" are the dashboard's two toggles.
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
-import { rows } from './api';
+import { chartUpdate } from './api';
 
-const SVG = 'http://www.w3.org/2000/svg';
-const MAX = 2000;
-const W = 600, H = 300;
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
-const NOT_SERIES = new Set(['step', 'epoch', 'time', 'lr', 'samples_per_s']);
+type Handler = (...args: any[]) => void;
+type Render = (view: { model: ViewModel; el: HTMLElement }) => Promise<(() => void) | void>;
 
-class Series {
-  steps: number[] = [];
-  values: number[] = [];
-  private stride = 1;
-  private seen = 0;
-  add(step: number, v: number) {
-    if (this.seen++ % this.stride === 0) {
-      this.steps.push(step);
-      this.values.push(v);
-    }
-    if (this.values.length > 2 * MAX) {
-      this.steps = this.steps.filter((_, i) => i % 2 === 0);
-      this.values = this.values.filter((_, i) => i % 2 === 0);
-      this.stride *= 2;
-    }
+/** What the LiveChart view reads of its model, with the defaults of a streaming LiveChart that has no rows yet. */
+export class ViewModel {
+  private values: Record<string, any> = {
+    spec: {}, series_names: [], data: new Uint8Array(0), data_name: 'points', series_sep: '', streaming: true,
+    smooth: null, log_scale: false, status: '', js_error: '', _vega_key: '', _picture_id: ''
+  };
+  private handlers = new Map<string, Set<Handler>>();
+  onHello: () => void = () => undefined;
+
+  get(key: string): any {
+    return this.values[key];
+  }
+  set(key: string, value: any): void {
+    this.values[key] = value;
+    this.emit(`change:${key}`, value);
+  }
+  save_changes(): void {
+    /* no kernel: nothing to sync */
+  }
+  on(event: string, f: Handler): void {
+    if (!this.handlers.has(event)) this.handlers.set(event, new Set());
+    this.handlers.get(event)!.add(f);
+  }
+  off(event: string, f: Handler): void {
+    this.handlers.get(event)?.delete(f);
+  }
+  /** The view's messages to its kernel: 'hello' (send the whole display) is the only one a feed answers. */
+  send(msg: any): void {
+    if (msg?.type === 'hello') this.onHello();
+  }
+  emit(event: string, ...args: any[]): void {
+    for (const f of [...(this.handlers.get(event) ?? [])]) f(...args);
   }
 }
 
+let VIEW: Promise<Render> | null = null;
+
+/** The LiveChart view's `render`, loaded once a page from the server's static path. */
+function loadView(): Promise<Render> {
+  VIEW ??= (async () => {
+    const base = URLExt.join(ServerConnection.makeSettings().baseUrl, 'gmwidgets/static/');
+    const text = async (name: string) => {
+      const r = await fetch(base + name);
+      if (!r.ok) throw new Error(`${base}${name}: ${r.status} ${r.statusText}`);
+      return r.text();
+    };
+    const view = await text('livechart.js');
+    // A view that imports its loader itself is a module as it is; else the loader goes before it (as `chart_esm`).
+    if (/^\s*import\s/m.test(view)) return (await import(/* webpackIgnore: true */ base + 'livechart.js')).default.render;
+    const url = URL.createObjectURL(new Blob([(await text('vegaload.js')) + '\n' + view], { type: 'text/javascript' }));
+    try {
+      return (await import(/* webpackIgnore: true */ url)).default.render;
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+  })();
+  VIEW.catch(() => (VIEW = null)); // a later tab may retry
+  return VIEW;
+}
+
+function bytes(b64: string): Uint8Array {
+  const s = atob(b64), out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+let TABS = 0;
+
 export class RunChart extends Widget {
-  private svg = document.createElementNS(SVG, 'svg');
-  private legend = document.createElement('div');
+  readonly model = new ViewModel();
+  private view = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${TABS++}`;
   private status = document.createElement('div');
-  private series = new Map<string, Series>();
-  private offset = 0;
+  private target = document.createElement('div');
+  private reset = true;
   private timer = 0;
+  private busy = false; // a request is on its way
+  private again = false; // pull again as soon as it is back (a toggle changed)
+  private cleanup: (() => void) | void = undefined;
   rowsSeen = 0;
 
-  constructor(readonly runId: string, name: string) {
+  constructor(readonly runId: string, name: string, private period = 1000) {
     super();
     this.id = `gmwidgets-chart-${runId.replace(/[^A-Za-z0-9_-]/g, '_')}`;
     this.addClass('gmw-chart');
+    this.node.dataset.run = runId;
     this.title.label = `${name} (chart)`; // Lumino renders a title as text
     this.title.closable = true;
-    this.svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
-    this.legend.className = 'gmw-chart-legend';
     this.status.className = 'gmw-chart-status';
-    this.node.append(this.legend, this.svg, this.status);
-    void this.poll();
+    this.node.append(this.toolbar(), this.status, this.target);
+    this.model.onHello = () => (this.reset = true);
+    void this.start();
   }
 
-  private async poll(): Promise<void> {
-    if (this.isDisposed) return;
+  private toolbar(): HTMLElement {
+    const bar = document.createElement('div');
+    bar.className = 'gmw-chart-toolbar';
+    const toggle = (label: string, cls: string, on: (checked: boolean) => void) => {
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.className = cls;
+      box.onchange = () => on(box.checked);
+      const l = document.createElement('label');
+      l.append(box, ` ${label}`);
+      bar.appendChild(l);
+    };
+    toggle('log y', 'gmw-chart-log', checked => {
+      this.model.set('log_scale', checked); // the feed sends the spec again, with log-scaled y axes
+      this.poll(0);
+    });
+    toggle('smooth', 'gmw-chart-smooth', checked => this.model.set('smooth', checked ? 0.9 : null));
+    return bar;
+  }
+
+  private async start(): Promise<void> {
     try {
-      const got = await rows(this.runId, this.offset);
-      this.offset = got.offset;
-      for (const row of got.rows) this.take(row);
-      this.rowsSeen += got.rows.length;
-      if (got.rows.length) this.draw();
-      this.status.textContent = `${this.rowsSeen.toLocaleString('en-US')} rows`;
+      const render = await loadView();
+      if (this.isDisposed) return;
+      this.cleanup = await render({ model: this.model, el: this.target });
     } catch (e) {
+      this.status.textContent = `The chart view could not be loaded: ${(e as Error).message}`;
+      return;
+    }
+    await this.pull();
+  }
+
+  /** The next pull after `delay` ms; one request at a time, so the view applies the messages in their order. */
+  private poll(delay = this.period): void {
+    window.clearTimeout(this.timer);
+    if (this.busy) this.again = true;
+    else if (!this.isDisposed) this.timer = window.setTimeout(() => void this.pull(), delay);
+  }
+
+  private async pull(): Promise<void> {
+    if (this.isDisposed) return;
+    this.busy = true;
+    try {
+      const reset = this.reset; // a 'hello' from the view while this request is out asks for the next one
+      this.reset = false;
+      const up = await chartUpdate(this.runId, this.view, this.model.get('log_scale'), reset);
+      if (this.model.get('_vega_key') !== up.vega_key) this.model.set('_vega_key', up.vega_key);
+      this.model.set('series_names', up.series_names);
+      if (up.spec) this.model.set('spec', up.spec);
+      if (up.msg) this.model.emit('msg:custom', up.msg, [bytes(up.rows)]);
+      this.rowsSeen = up.n_rows;
+      this.status.textContent = `${up.n_rows.toLocaleString('en-US')} rows`;
+    } catch (e) {
+      this.reset = true; // a lost answer: start again from the whole display
       this.status.textContent = (e as Error).message;
     }
-    this.timer = window.setTimeout(() => void this.poll(), 1000);
+    const soon = this.again;
+    this.busy = this.again = false;
+    this.poll(soon ? 0 : this.period);
   }
 
-  private take(row: Record<string, unknown>) {
-    const step = Number(row.step);
-    for (const [k, v] of Object.entries(row)) {
-      if (NOT_SERIES.has(k) || typeof v !== 'number' || !Number.isFinite(v)) continue;
-      if (!this.series.has(k)) this.series.set(k, new Series());
-      this.series.get(k)!.add(step, v);
-    }
-  }
-
-  private draw() {
-    const all = [...this.series.values()];
-    const steps = all.flatMap(s => [s.steps[0], s.steps[s.steps.length - 1]]);
-    const vals = all.flatMap(s => [Math.min(...s.values), Math.max(...s.values)]);
-    const [x0, x1, y0, y1] = [Math.min(...steps), Math.max(...steps), Math.min(...vals), Math.max(...vals)];
-    const sx = (x: number) => ((x - x0) / (x1 - x0 || 1)) * W, sy = (y: number) => H - ((y - y0) / (y1 - y0 || 1)) * H;
-    this.svg.replaceChildren();
-    this.legend.replaceChildren();
-    [...this.series.entries()].forEach(([name, s], i) => {
-      const line = document.createElementNS(SVG, 'polyline');
-      line.setAttribute('points', s.values.map((v, j) => `${sx(s.steps[j]).toFixed(1)},${sy(v).toFixed(1)}`).join(' '));
-      line.setAttribute('stroke', COLORS[i % COLORS.length]);
-      line.setAttribute('data-series', name);
-      this.svg.appendChild(line);
-      const key = document.createElement('span');
-      key.style.color = COLORS[i % COLORS.length];
-      key.textContent = `${name} ${s.values[s.values.length - 1].toPrecision(4)}`;
-      this.legend.appendChild(key);
-    });
-    const axis = document.createElement('span');
-    axis.textContent = `steps ${x0}-${x1}, values ${y0.toPrecision(3)}-${y1.toPrecision(3)}`;
-    this.legend.appendChild(axis);
-  }
-
-  dispose() {
+  dispose(): void {
     window.clearTimeout(this.timer);
-    super.dispose();
+    try {
+      this.cleanup?.();
+    } finally {
+      super.dispose();
+    }
   }
 }

@@ -75,6 +75,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
           tab.title.icon = ICON;
           charts.set(id, tab);
           app.shell.add(tab, 'main');
+          // Notebook 7's notebook page keeps its one main-area widget: there the chart opens in the right area
+          if (!tab.isAttached) app.shell.add(tab, 'right', { rank: 900 });
         }
         app.shell.activateById(tab.id);
       }
