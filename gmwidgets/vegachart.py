@@ -21,8 +21,8 @@ from .charts import DATA_NAME
 # %% auto #0
 __all__ = ['CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'chart_esm', 'vega_source', 'vega_key',
            'compact_data', 'shared_layout', 'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render',
-           'ChartRenderer', 'spec_bytes', 'save_bytes', 'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in',
-           'show_with_pictures']
+           'ChartRenderer', 'spec_bytes', 'save_bytes', 'placeholder_svg', 'relative_path', 'path_vertices',
+           'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
 
 # %% ../nbs/11b_vegachart.ipynb #9a34c720
 def static_text(name:str) -> str:
@@ -271,8 +271,10 @@ def placeholder_svg(message:str, # what to say (escaped)
 _SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for readers and pointers: not in a picture
                         r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
 _DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
-_DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*")')
+_DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*"|[xy][12]="0")')
 _GROUP = re.compile(r'<g>|</g>|<g\b')
+_LINE_PATH = re.compile(r' d="(M-?[\d.]+,-?[\d.]+(?:L-?[\d.]+,-?[\d.]+){2,})"')  # a polyline of 3 points or more
+_FONT = ' font-family="sans-serif" font-size="10px"'  # what almost every text of a Vega chart says
 
 def _without_bare_groups(svg:str) -> str:
     "`svg` without its `<g>` elements that have no attributes (their children stay)."
@@ -283,9 +285,33 @@ def _without_bare_groups(svg:str) -> str:
         if drop: out.append(svg[last:m.start()]); last = m.end()
     return ''.join(out) + svg[last:]
 
+# %% ../nbs/11b_vegachart.ipynb #5e1a0c01
+def relative_path(d:str, # an SVG path of absolute moves only: 'M x,y L x,y L x,y ...'
+                 ) -> str:
+    "`d` in whole pixels, each point after the first as a step from the last one: 'Mx,yl dx,dy dx,dy ...'."
+    xy = [round(float(v)) for v in re.findall(r'-?[\d.]+', d)]
+    steps = [(xy[i] - xy[i - 2], xy[i + 1] - xy[i - 1]) for i in range(2, len(xy), 2)]
+    return f"M{xy[0]},{xy[1]}l" + ' '.join(f"{dx},{dy}" for dx, dy in steps).replace(' -', '-').replace(',-', '-')
+
+def path_vertices(d:str) -> int:
+    "How many points a path of moves and lines (absolute or relative) draws."
+    return len(re.findall(r'-?[\d.]+', d)) // 2
+
+# %% ../nbs/11b_vegachart.ipynb #5e1a0c03
+def _common_font(svg:str) -> str:
+    "`svg` with the font most of its texts use said once, on its root (texts inherit it)."
+    if _FONT not in svg: return svg
+    return svg.replace(_FONT, '').replace('<svg ', f'<svg{_FONT} ', 1)
+
+def _short_lines(svg:str) -> str:
+    "`svg` with its polylines in relative whole-pixel steps, and `stroke-width=\"1\"` (the default) left out."
+    svg = _LINE_PATH.sub(lambda m: f' d="{relative_path(m.group(1))}"', svg)
+    return svg if re.search(r'<g[^>]* stroke-width=', svg) else svg.replace(' stroke-width="1"', '')
+
 def small_svg(svg:str) -> str:
-    "A Vega SVG without what does not show: reader and pointer attributes, defaults, bare groups, sub-pixel digits."
-    return _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
+    "A Vega SVG without what does not show (reader and pointer attributes, defaults, bare groups, sub-pixel digits)."
+    svg = _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
+    return _common_font(_short_lines(svg))
 
 # %% ../nbs/11b_vegachart.ipynb #3df82e6a
 def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet

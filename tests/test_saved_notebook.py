@@ -5,6 +5,7 @@ from collections import Counter
 import nbformat, pytest
 from harness import NBS, REPO, execute_notebook
 from gmwidgets.livechart import data_rows
+from gmwidgets.vegachart import path_vertices
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
 
@@ -57,10 +58,9 @@ def test_saved_quickstart_is_small(saved):
 
 
 def line_vertices(svg:str) -> int:
-    "Vertices drawn by the line marks of a Vega SVG (each path: one M, then one L per further point)."
+    "Vertices drawn by the line marks of a Vega SVG (each path: a move, then a line to each further point)."
     paths = re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
-    ds = [d for p in paths for d in re.findall(r'\bd="([^"]*)"', p)]
-    return sum(d.count('M') + d.count('L') for d in ds)
+    return sum(path_vertices(d) for p in paths for d in re.findall(r'\bd="([^"]*)"', p))
 
 
 def test_html_export_draws_every_chart_with_its_final_points(saved, tmp_path):
