@@ -14,7 +14,7 @@ import pandas as pd
 import traitlets as T
 from fastcore.basics import patch
 from .livechart import CHART_FORMATS, LiveChart, file_format
-from .vegachart import compact_js, shared_layout, static_text
+from .vegachart import shared_layout, view_code_reply, view_esm
 from .sampler import download_link
 from .train import Run, valid_terms
 
@@ -106,7 +106,7 @@ def message(self:CollapseWatch) -> str:
 # %% ../nbs/13_dashboard.ipynb #9d1a0002
 class DashboardPanel(anywidget.AnyWidget):
     "The dashboard's buttons, toggles, status, progress, labels and export line, drawn by one widget."
-    _esm = compact_js(static_text('dashboard.js'))
+    _esm = view_esm('dashboard.js')  # a loader: the code comes from the server (or the kernel), see `view_esm`
     enabled = T.List(T.Unicode()).tag(sync=True)  # the buttons that can be clicked: start, pause, resume, stop
     status = T.Unicode('').tag(sync=True)  # HTML (escaped): the run's state and name
     progress = T.Int(0).tag(sync=True)  # steps made
@@ -146,7 +146,8 @@ def click(self:DashboardPanel, which:str):
 
 @patch
 def _on_msg(self:DashboardPanel, _, content, buffers):
-    if isinstance(content, dict) and content.get('type') == 'click' and content.get('which') in _BUTTONS:
+    if (reply := view_code_reply(content)) is not None: self.send(reply)
+    elif isinstance(content, dict) and content.get('type') == 'click' and content.get('which') in _BUTTONS:
         self.click(content['which'])
 
 # %% ../nbs/13_dashboard.ipynb #1dfe5857

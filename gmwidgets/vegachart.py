@@ -7,7 +7,8 @@ Docs: https://gmwidgets.github.io/gmwidgets/vegachart.html.md"""
 
 # %% ../nbs/11b_vegachart.ipynb #5bbf756f
 from __future__ import annotations
-import atexit, csv, functools, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys, threading, uuid
+import atexit, base64, csv, functools, gzip, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys
+import threading, uuid
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -19,10 +20,11 @@ from fastcore.basics import patch
 from .charts import DATA_NAME
 
 # %% auto #0
-__all__ = ['CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'chart_esm', 'vega_source', 'vega_key',
-           'compact_data', 'shared_layout', 'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render',
-           'ChartRenderer', 'spec_bytes', 'save_bytes', 'placeholder_svg', 'relative_path', 'path_vertices',
-           'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
+__all__ = ['PACK_MIN', 'CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'view_source', 'view_esm', 'chart_esm',
+           'view_code_reply', 'vega_source', 'vega_key', 'compact_data', 'pack_data', 'shared_layout', 'shared_style',
+           'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'save_bytes',
+           'placeholder_svg', 'relative_path', 'path_vertices', 'small_svg', 'picture_svg', 'charts_in',
+           'show_with_pictures']
 
 # %% ../nbs/11b_vegachart.ipynb #9a34c720
 def static_text(name:str) -> str:
@@ -30,12 +32,35 @@ def static_text(name:str) -> str:
     return (files('gmwidgets') / 'static' / name).read_text(encoding='utf-8')
 
 def compact_js(js:str) -> str:
-    "`js` without its comment lines and indentation (a saved notebook keeps a copy of each chart's ESM)."
+    "`js` without its comment lines and indentation (a saved notebook keeps a copy of each widget's ESM)."
     return '\n'.join(s for line in js.splitlines() if (s := line.strip()) and not s.startswith('//'))
 
+def view_source(names:list[str]) -> str:
+    "The code of a view: the files `names` of `gmwidgets/static/`, joined (as the page joins what the server sends)."
+    return '\n'.join(static_text(n) for n in names)
+
+# %% ../nbs/11b_vegachart.ipynb #7b2c0001
+def view_esm(*names:str) -> str:
+    "The ESM a view keeps: the loader `static/viewload.js`, told to load the view code `names` (and its content hash)."
+    key = hashlib.sha1(view_source(list(names)).encode()).hexdigest()[:12]
+    files_js = ', '.join(json.dumps(n) for n in names)
+    return compact_js(static_text('viewload.js')).replace('"@FILES@"', files_js).replace('@KEY@', key)
+
 def chart_esm(name:str) -> str:
-    "The ESM of a chart view: the Vega loader (`static/vegaload.js`), then the view `static/<name>`, compacted."
-    return compact_js(static_text('vegaload.js') + '\n' + static_text(name))
+    "The ESM of a chart view: loads the Vega loader (`static/vegaload.js`), then the view `static/<name>`."
+    return view_esm('vegaload.js', name)
+
+# %% ../nbs/11b_vegachart.ipynb #7b2c0003
+_VIEW_FILE = re.compile(r'(?!vega\.js$)[\w-]+\.js')
+
+def view_code_reply(content) -> dict|None:
+    "The answer to a page's request for view code (`{'type': 'view-code', 'files': [...]}`); None for other messages."
+    if not (isinstance(content, dict) and content.get('type') == 'view-code'): return None
+    names = content.get('files')
+    if not (isinstance(names, list) and names and all(isinstance(n, str) and _VIEW_FILE.fullmatch(n) for n in names)):
+        return {'type': 'view-code', 'error': f'files={names!r}'[:200] + ': expected view files of gmwidgets/static'}
+    try: return {'type': 'view-code', 'code': view_source(names)}
+    except OSError as e: return {'type': 'view-code', 'error': f'{type(e).__name__}: {e}'[:200]}
 
 # %% ../nbs/11b_vegachart.ipynb #bced7215
 @functools.lru_cache(maxsize=1)
@@ -95,6 +120,18 @@ def compact_data(spec:dict, # a Vega-Lite spec
         return out
     return walk(spec)
 
+# %% ../nbs/11b_vegachart.ipynb #7b2c0012
+PACK_MIN = 4_000  # characters of CSV from which a dataset travels gzipped
+
+def pack_data(spec:dict, # a spec from `compact_data` (datasets as CSV text)
+             ) -> dict:
+    "`spec` with each CSV dataset of `PACK_MIN` characters or more as 'gz:' + base64 of its gzip."
+    sets = spec.get('datasets')
+    if not isinstance(sets, dict): return spec
+    pack = lambda t: 'gz:' + base64.b64encode(gzip.compress(t.encode(), 9, mtime=0)).decode()
+    return {**spec, 'datasets': {k: pack(v) if isinstance(v, str) and len(v) >= PACK_MIN else v
+                                 for k, v in sets.items()}}
+
 # %% ../nbs/11b_vegachart.ipynb #3c146cf7
 _SHARED = {}  # (class, settings) -> the shared instance
 
@@ -118,7 +155,7 @@ def shared_style(widget:type, # a widget class of ipywidgets (`W.Button`, `W.HTM
 class VegaChart(anywidget.AnyWidget):
     "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega runtime."
     _esm = chart_esm('livechart.js')
-    spec = T.Dict().tag(sync=True, to_json=lambda s, _: compact_data(s))  # the Vega-Lite spec (inline data as CSV)
+    spec = T.Dict().tag(sync=True, to_json=lambda s, _: pack_data(compact_data(s)))  # Vega-Lite; data: CSV, gzip
     streaming = T.Bool(False).tag(sync=True)  # LiveChart: rows are streamed into `data_name`
     data_name = T.Unicode(DATA_NAME).tag(sync=True)  # the named dataset rows go to
     js_error = T.Unicode('').tag(sync=True)  # the last error the browser met ('' if none)
@@ -139,8 +176,10 @@ class VegaChart(anywidget.AnyWidget):
 # %% ../nbs/11b_vegachart.ipynb #2b6fdec3
 @patch
 def _send_vega(self:VegaChart, _, content, buffers):
-    "A page without a Jupyter server asked for the Vega runtime: send it as one binary buffer."
-    if isinstance(content, dict) and content.get('type') == 'vega': self.send({'type': 'vega'}, buffers=[vega_source()])
+    "A page without a Jupyter server asked for the view code (sent as text) or the Vega runtime (one binary buffer)."
+    if (reply := view_code_reply(content)) is not None: self.send(reply)
+    elif isinstance(content, dict) and content.get('type') == 'vega':
+        self.send({'type': 'vega'}, buffers=[vega_source()])
 
 @patch
 def static_spec(self:VegaChart) -> dict:
