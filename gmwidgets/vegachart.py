@@ -347,10 +347,19 @@ def _short_lines(svg:str) -> str:
     svg = _LINE_PATH.sub(lambda m: f' d="{relative_path(m.group(1))}"', svg)
     return svg if re.search(r'<g[^>]* stroke-width=', svg) else svg.replace(' stroke-width="1"', '')
 
+_TEXT_AT = re.compile(r'<text([^>]*?) transform="translate\((-?[\d.]+),(-?[\d.]+)\)"')
+
+def _without_bare_paths(svg:str) -> str:
+    "`svg` without paths that say only their shape: with no fill or stroke of their own under `fill=\"none\"`, unseen."
+    if not svg.startswith('<svg') or '<g fill="none"' not in svg: return svg  # Vega's root group says fill="none"
+    if re.search(r'<g[^>]* fill="(?!none")', svg): return svg  # a group that fills its children: keep them
+    return re.sub(r'<path d="[^"]*"/>', '', svg)
+
 def small_svg(svg:str) -> str:
     "A Vega SVG without what does not show (reader and pointer attributes, defaults, bare groups, sub-pixel digits)."
     svg = _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
-    return _common_font(_short_lines(svg))
+    if not re.search(r'<text[^>]* [xy]=', svg): svg = _TEXT_AT.sub(r'<text\1 x="\2" y="\3"', svg)  # translate: x, y
+    return _common_font(_short_lines(_without_bare_paths(svg)))
 
 # %% ../nbs/11b_vegachart.ipynb #3df82e6a
 def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet

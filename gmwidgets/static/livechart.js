@@ -15,12 +15,19 @@ function floats(buf) {
   return new Float32Array(bytesOf(buf).slice().buffer);
 }
 
-// The `data` trait: the final display rows, gzip-compressed by the kernel (`LiveChart.finalize`).
+// The `data` trait: the final display rows, gzipped by the kernel column by column and byte by byte (`pack_rows`):
+// put back in rows of COLS float32 here.
 async function dataRows(buf) {
   const bytes = bytesOf(buf);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return floats(buf); // not gzip: raw rows
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return floats(await new Response(stream).arrayBuffer());
+  const planes = new Uint8Array(await new Response(stream).arrayBuffer()); // (COLS, 4, k)
+  const k = planes.length / (4 * COLS), out = new Uint8Array(planes.length); // (k, COLS, 4)
+  for (let c = 0; c < COLS; c++) for (let j = 0; j < 4; j++) {
+    const from = (c * 4 + j) * k;
+    for (let r = 0; r < k; r++) out[(r * COLS + c) * 4 + j] = planes[from + r];
+  }
+  return new Float32Array(out.buffer);
 }
 
 // The fields every row of series `name` carries: `series`, and where the chart has a `series_sep` (RunsChart's
