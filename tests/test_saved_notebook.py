@@ -10,12 +10,15 @@ sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
 
 pytestmark = pytest.mark.kernel
-# The issue asks for <= 100 KB; measured here 179 KB (before: 272 KB; main at the start: 1,249 KB, of which 918 KB was
-# the Vega runtime). What is left, as saved: the ipywidgets models of the dashboard and sampler (~50 KB: 13 layouts,
-# shared where they never change), the two SVG pictures (~50 KB), the two chart scripts (~7 KB each), the sines
-# chart's data as CSV (~15 KB) and the dashboard chart's gzipped rows (~10 KB base64). This bound catches any of the
-# savings (shared layouts, gzipped rows, small SVGs, compact CSV and scripts) or the runtime coming back.
-MAX_BYTES = 190_000
+# The issue asks for <= 100 KB; measured here 114 KB (session 3: 179 KB; before it 272 KB; main at the start: 1,249 KB,
+# of which 918 KB was the Vega runtime). Each widget's ESM is a 2 KB loader (the view code comes from the server), the
+# dashboard's controls are one anywidget, the final rows are packed before gzip, large inline datasets are gzipped and
+# pictures draw lines in relative whole pixels. What is left, as saved (`python tools/nbsize.py` on the saved file):
+# the two SVG pictures (~30 KB: axes, grid and labels are most of it), the sampler's ipywidgets (~20 KB with their
+# layouts and styles: 14_sampler is still built from ipywidgets), the specs (~13 KB, the sines chart's gzipped CSV
+# ~7 KB of it), the dashboard chart's packed rows (~8 KB base64), three loaders (~7 KB) and the JSON indentation. This
+# bound catches any of the savings or the runtime coming back.
+MAX_BYTES = 120_000
 STATE = 'application/vnd.jupyter.widget-state+json'
 
 
