@@ -8,7 +8,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/vegachart.html.md"""
 # %% ../nbs/11b_vegachart.ipynb #5bbf756f
 from __future__ import annotations
 import atexit, base64, csv, functools, gzip, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys
-import threading, uuid
+import itertools, threading, uuid
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -347,6 +347,10 @@ def _short_lines(svg:str) -> str:
     svg = _LINE_PATH.sub(lambda m: f' d="{relative_path(m.group(1))}"', svg)
     return svg if re.search(r'<g[^>]* stroke-width=', svg) else svg.replace(' stroke-width="1"', '')
 
+_CIRCLE = re.compile(r'<path transform="translate\((-?[\d.]+),(-?[\d.]+)\)" '
+                     r'd="M([\d.]+),0A([\d.]+),\4,0,1,1,-\4,0A\4,\4,0,1,1,([\d.]+),0"')  # a symbol of radius r
+_UNSTROKED = re.compile(r'(<circle(?:(?! stroke=)[^>])*?) stroke-width="[\d.]+"((?:(?! stroke=)[^>])*/>)')
+_RUN, _FILL = re.compile(r'(?:<circle[^>]*/>)+'), re.compile(r' fill="[^"]*"')
 _TEXT_AT = re.compile(r'<text([^>]*?) transform="translate\((-?[\d.]+),(-?[\d.]+)\)"')
 
 def _without_bare_paths(svg:str) -> str:
@@ -355,11 +359,25 @@ def _without_bare_paths(svg:str) -> str:
     if re.search(r'<g[^>]* fill="(?!none")', svg): return svg  # a group that fills its children: keep them
     return re.sub(r'<path d="[^"]*"/>', '', svg)
 
+def _circles(svg:str) -> str:
+    "`svg` with Vega's circle symbols (a path of two arcs, moved by a translate) as `<circle>` elements."
+    svg = _CIRCLE.sub(lambda m: f'<circle cx="{m[1]}" cy="{m[2]}" r="{m[3]}"' if m[3] == m[4] == m[5] else m[0], svg)
+    return _RUN.sub(_one_fill, _UNSTROKED.sub(r'\1\2', svg))  # a stroke width with no stroke: unseen
+
+def _one_fill(m:re.Match) -> str:
+    "A run of `<circle>`s, each run of three or more with the same fill said once, by a group (children inherit it)."
+    out = []
+    for fill, group in itertools.groupby(re.findall(r'<circle[^>]*/>', m[0]), lambda e: (_FILL.search(e) or [''])[0]):
+        group = list(group)
+        if fill and len(group) >= 3: out += [f'<g{fill}>', *(e.replace(fill, '', 1) for e in group), '</g>']
+        else: out += group
+    return ''.join(out)
+
 def small_svg(svg:str) -> str:
     "A Vega SVG without what does not show (reader and pointer attributes, defaults, bare groups, sub-pixel digits)."
     svg = _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
     if not re.search(r'<text[^>]* [xy]=', svg): svg = _TEXT_AT.sub(r'<text\1 x="\2" y="\3"', svg)  # translate: x, y
-    return _common_font(_short_lines(_without_bare_paths(svg)))
+    return _common_font(_short_lines(_circles(_without_bare_paths(svg))))
 
 # %% ../nbs/11b_vegachart.ipynb #3df82e6a
 def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet
