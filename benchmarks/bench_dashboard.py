@@ -11,7 +11,7 @@ Prints four tables (and writes them to benchmarks/results/bench_dashboard.json):
 2. cost of one chart update (20 new points) when 1k, 10k and 100k points are logged: kernel side (gmwidgets push +
    flush, livelossplot send, fastprogress update_graph) and browser side (gmwidgets JS time per update, headless
    Chromium in a real JupyterLab, Playwright).
-3. stop latency: `dashboard.stop_button.click()` to the training thread's exit, model step ~20 ms.
+3. stop latency: `dashboard.panel.click("stop")` (a Stop click) to the training thread's exit, model step ~20 ms.
 4. memory after 1M logged steps: kernel RSS growth and points on display; browser JS heap.
 Targets (DESIGN.md): overhead <= 2 %, update cost at 100k <= 1.2x the cost at 1k, stop <= 0.5 s, memory bounded."""
 import argparse, json, statistics, sys, time
@@ -130,7 +130,7 @@ lat = []
 for _ in range({reps}):
     r = Run(Slow(), names, batch_size=8, max_steps=10**6); d = TrainingDashboard(r); display(d); r.start()
     while r.step_count < 10: time.sleep(0.01)
-    t = time.perf_counter(); d.stop_button.click(); r._thread.join(); lat.append(time.perf_counter() - t)
+    t = time.perf_counter(); d.panel.click("stop"); r._thread.join(); lat.append(time.perf_counter() - t)
 print('RESULT', json.dumps(dict(median=statistics.median(lat), max=max(lat), reps=len(lat))))
 '''
 

@@ -140,11 +140,10 @@ def chart_models(model_id:str, states:dict) -> list[str]:
     return [c for child in children(s) for c in chart_models(child, states)]
 
 def live_rows(state:dict) -> list[dict]:
-    "A `LiveChart`'s `data` trait (gzip of float32 rows: series id, step, value, ema, tail) as records."
-    import gzip
-    import numpy as np
+    "A `LiveChart`'s `data` trait (float32 rows: series id, step, value, ema, tail; see `pack_rows`) as records."
+    from gmwidgets.livechart import data_rows
     raw, names = bytes(state.get('data') or b''), state.get('series_names', [])
-    rows = np.frombuffer(gzip.decompress(raw) if raw else b'', np.float32).reshape(-1, 5)  # (k, COLS)
+    rows = data_rows(raw)  # (k, COLS)
     return [{'series': names[int(r[0])], 'step': float(r[1]), 'value': float(r[2]), 'ema': float(r[3])}
             for r in rows if 0 <= int(r[0]) < len(names)]
 

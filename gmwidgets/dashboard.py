@@ -8,18 +8,20 @@ Docs: https://gmwidgets.github.io/gmwidgets/dashboard.html.md"""
 from __future__ import annotations
 import html, io, math, re, threading, time
 from pathlib import Path
+import anywidget
 import ipywidgets as W
 import pandas as pd
+import traitlets as T
 from fastcore.basics import patch
 from .livechart import CHART_FORMATS, LiveChart, file_format
-from .vegachart import shared_layout, shared_style
+from .vegachart import shared_layout, view_code_reply, view_esm
 from .sampler import download_link
 from .train import Run, valid_terms
 
 # %% auto #0
 __all__ = ['HISTORY_FORMATS', 'fmt_duration', 'fmt_value', 'total_steps', 'progress_text', 'terms_html', 'error_html',
-           'CollapseWatch', 'TrainingDashboard', 'history_format', 'has_pyarrow', 'history_bytes', 'export_choices',
-           'file_stem']
+           'CollapseWatch', 'DashboardPanel', 'TrainingDashboard', 'history_format', 'has_pyarrow', 'history_bytes',
+           'export_choices', 'file_stem']
 
 # %% ../nbs/13_dashboard.ipynb #ba044614
 def fmt_duration(s:float|None, # seconds
@@ -101,6 +103,53 @@ def message(self:CollapseWatch) -> str:
     else: what = f"KL < {self.threshold:g} nats {since}"
     return f"posterior collapse: {what}. The decoder ignores z. Try KL annealing, word dropout or free bits."
 
+# %% ../nbs/13_dashboard.ipynb #9d1a0002
+class DashboardPanel(anywidget.AnyWidget):
+    "The dashboard's buttons, toggles, status, progress, labels and export line, drawn by one widget."
+    _esm = view_esm('dashboard.js')  # a loader: the code comes from the server (or the kernel), see `view_esm`
+    enabled = T.List(T.Unicode()).tag(sync=True)  # the buttons that can be clicked: start, pause, resume, stop
+    status = T.Unicode('').tag(sync=True)  # HTML (escaped): the run's state and name
+    progress = T.Int(0).tag(sync=True)  # steps made
+    progress_max = T.Int(1).tag(sync=True)  # steps in all (1 when unknown)
+    progress_shown = T.Bool(True).tag(sync=True)  # False: the run's length is unknown, the bar is hidden
+    bar_style = T.Unicode('').tag(sync=True)  # '', 'success' or 'danger'
+    progress_text = T.Unicode('').tag(sync=True)  # plain text: 'step 120/300 · 41.0 steps/s · ETA 0:04'
+    values = T.Unicode('').tag(sync=True)  # HTML (escaped): the current value of each term
+    alert = T.Unicode('').tag(sync=True)  # HTML (escaped): a warning; '' hides it
+    error = T.Unicode('').tag(sync=True)  # HTML (escaped): the error panel; '' hides it
+    log_scale = T.Bool(False).tag(sync=True)  # the 'log y' toggle
+    smooth = T.Bool(False).tag(sync=True)  # the 'smooth' toggle
+    export_options = T.List(T.Unicode()).tag(sync=True)  # the Export menu
+    export_choice = T.Unicode('').tag(sync=True)  # what the Export menu shows
+    download = T.Unicode('').tag(sync=True)  # HTML: the download link, or why there is none
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault('layout', shared_layout())  # shared: saved once in a notebook
+        super().__init__(**kwargs)
+        self.handlers = {}  # button -> what a click calls
+        self.on_msg(self._on_msg)
+
+# %% ../nbs/13_dashboard.ipynb #9d1a0004
+_BUTTONS = ('start', 'pause', 'resume', 'stop', 'export')
+
+@patch
+def on_click(self:DashboardPanel, which:str, # one of start, pause, resume, stop, export
+             handler): # called with no argument
+    if which not in _BUTTONS: raise ValueError(f"which={which!r}: expected one of {', '.join(_BUTTONS)}")
+    self.handlers[which] = handler
+
+@patch
+def click(self:DashboardPanel, which:str):
+    "Do what a click on button `which` does."
+    if which not in _BUTTONS: raise ValueError(f"which={which!r}: expected one of {', '.join(_BUTTONS)}")
+    if which in self.handlers: self.handlers[which]()
+
+@patch
+def _on_msg(self:DashboardPanel, _, content, buffers):
+    if (reply := view_code_reply(content)) is not None: self.send(reply)
+    elif isinstance(content, dict) and content.get('type') == 'click' and content.get('which') in _BUTTONS:
+        self.click(content['which'])
+
 # %% ../nbs/13_dashboard.ipynb #1dfe5857
 _ENABLED = {  # state -> buttons that can be clicked
     'idle': {'start'}, 'running': {'pause', 'stop'}, 'paused': {'resume', 'stop'},
@@ -121,15 +170,8 @@ class TrainingDashboard(W.VBox):
         self.collapse = collapse or CollapseWatch()
         self.chart = chart if chart is not None else LiveChart(**chart_kw)
         self._last_refresh, self._terms, self._t0, self._step0 = 0.0, {}, None, 0
-        plain = shared_layout()  # shared: saved once in a notebook
-        self._make_controls()
-        self._make_export()
-        super().__init__([W.HBox([*self.buttons.values(), self.log_toggle, self.smooth_toggle, self.status],
-                                 layout=plain),
-                          W.HBox([self.progress, self.progress_label], layout=plain),
-                          self.values, self.alert, self.chart,
-                          W.HBox([self.export_choice, self.export_button, self.download], layout=plain), self.error],
-                         layout=plain)
+        self._make_panel()
+        super().__init__([self.panel, self.chart], layout=shared_layout())  # shared: saved once in a notebook
         self.add_class('gmwidgets-dashboard')
         self._show_state(run.state)
         if run.error is not None: self.on_error(run, run.error)
@@ -142,44 +184,21 @@ class TrainingDashboard(W.VBox):
         if any(c is self for c in self.run.callbacks): self.run.remove_callback(self)
         if self._labels_follow_chart and self._on_chart_flush in self.chart.on_flush:
             self.chart.on_flush.remove(self._on_chart_flush)
-        self.chart.close()
+        self.chart.close(); self.panel.close()
         super().close()
 
 # %% ../nbs/13_dashboard.ipynb #54bc00d0
 @patch
-def _make_controls(self:TrainingDashboard):
-    "The buttons, toggles, status line, progress bar and labels (`__init__` lays them out)."
-    plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
-    self.buttons = {k: W.Button(description=k.capitalize(), icon=i, layout=shared_layout(width='96px'),
-                            style=shared_style(W.Button))
-                    for k, i in [('start', 'play'), ('pause', 'pause'), ('resume', 'play'), ('stop', 'stop')]}
-    self.start_button, self.pause_button, self.resume_button, self.stop_button = self.buttons.values()
-    for k, b in self.buttons.items(): b.on_click(lambda _, k=k: self._control(k))
-    self.status = W.HTML(layout=plain, style=text_style)
-    self.log_toggle = W.ToggleButton(value=bool(self.chart.log_scale), description='log y',
-                                     layout=W.Layout(width='64px'), tooltip='log-scaled y axes')
-    self.smooth_toggle = W.ToggleButton(value=self.chart.smooth is not None, description='smooth',
-                                        layout=W.Layout(width='72px'), tooltip='an EMA curve over the raw one')
-    self.log_toggle.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['value'])
-    self.smooth_toggle.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['value'])
-    self.progress = W.IntProgress(min=0, max=self.total or 1,
-                                  layout=W.Layout(width='260px', visibility='visible' if self.total else 'hidden'))
-    self.progress_label = W.HTML(layout=plain, style=text_style)
-    self.values = W.HTML(layout=plain, style=text_style)
-    self.error = W.HTML(layout=W.Layout(display='none'))
-    self.alert = W.HTML(layout=W.Layout(display='none'))
-
-# %% ../nbs/13_dashboard.ipynb #baec8b56
-@patch
-def _make_export(self:TrainingDashboard):
-    "The Export menu, its button and the line for the download link."
-    plain, text_style = shared_layout(), shared_style(W.HTML)
-    self.export_choice = W.Dropdown(options=list(export_choices()), layout=W.Layout(width='150px'))
-    self.export_button = W.Button(description='Export', icon='download', layout=shared_layout(width='96px'),
-                                  style=shared_style(W.Button),
-                                  tooltip='make a download link for the chosen file')
-    self.export_button.on_click(lambda _: self._export())
-    self.download = W.HTML(layout=plain, style=text_style)
+def _make_panel(self:TrainingDashboard):
+    "The `DashboardPanel`: its buttons call the run, its toggles set the chart's scale and smoothing."
+    choices = list(export_choices())
+    self.panel = DashboardPanel(progress_max=self.total or 1, progress_shown=bool(self.total),
+                                log_scale=bool(self.chart.log_scale), smooth=self.chart.smooth is not None,
+                                export_options=choices, export_choice=choices[0])
+    for k in ('start', 'pause', 'resume', 'stop'): self.panel.on_click(k, lambda k=k: self._control(k))
+    self.panel.on_click('export', lambda: self._export())
+    self.panel.observe(lambda c: setattr(self.chart, 'log_scale', c['new']), names=['log_scale'])
+    self.panel.observe(lambda c: setattr(self.chart, 'smooth', 0.9 if c['new'] else None), names=['smooth'])
 
 # %% ../nbs/13_dashboard.ipynb #a9a721ee
 @patch
@@ -240,42 +259,37 @@ def _rate(self:TrainingDashboard) -> float|None:
 def _refresh(self:TrainingDashboard):
     "Progress bar, progress text and current values, in one message."
     self._last_refresh = time.perf_counter()
-    step = self.run.step_count
+    step, p = self.run.step_count, self.panel
     sps = self.run.last_row.get('samples_per_s')
-    with self.hold_sync():
-        self.progress.value = min(step, self.progress.max)
+    with p.hold_sync():
+        p.progress = min(step, p.progress_max)
         live = self.run.state == 'running'  # rate and ETA only while training
-        self.progress_label.value = html.escape(
-            progress_text(step, self.total, self._rate() if live else None, sps if live else None))
-        if self._terms: self.values.value = terms_html(self._terms)
+        p.progress_text = progress_text(step, self.total, self._rate() if live else None, sps if live else None)
+        if self._terms: p.values = terms_html(self._terms)
 
 # %% ../nbs/13_dashboard.ipynb #19a58a28
 @patch
 def _show_state(self:TrainingDashboard, state:str):
     "Status line and which buttons are enabled."
-    with self.hold_sync():
-        for k, b in self.buttons.items(): b.disabled = k not in _ENABLED.get(state, set())
-        colour = _STATE_COLOURS.get(state, '#444')
-        self.status.value = (f"<span style='color:{colour}'><b>{html.escape(state)}</b></span>"
-                             f" &nbsp;{html.escape(self.run.name)}")
-        if state == 'finished' and self.progress.max > 1: self.progress.bar_style = 'success'
-        if state == 'failed': self.progress.bar_style = 'danger'
+    p, colour = self.panel, _STATE_COLOURS.get(state, '#444')
+    with p.hold_sync():
+        p.enabled = sorted(_ENABLED.get(state, set()))
+        p.status = (f"<span style='color:{colour}'><b>{html.escape(state)}</b></span>"
+                    f" &nbsp;{html.escape(self.run.name)}")
+        if state == 'finished' and p.progress_max > 1: p.bar_style = 'success'
+        if state == 'failed': p.bar_style = 'danger'
 
 # %% ../nbs/13_dashboard.ipynb #447f7ddc
 @patch
 def _show_alert(self:TrainingDashboard, message:str):
     "A warning above the chart (escaped)."
-    with self.hold_sync():
-        self.alert.value = (f"<div style='color:#8a5300;border-left:3px solid #e69500;padding:4px 8px'>"
-                            f"&#9888; {html.escape(message)}</div>")
-        self.alert.layout.display = None
+    self.panel.alert = (f"<div style='color:#8a5300;border-left:3px solid #e69500;padding:4px 8px'>"
+                        f"&#9888; {html.escape(message)}</div>")
 
 # %% ../nbs/13_dashboard.ipynb #37173d77
 @patch
 def _show_error(self:TrainingDashboard, message:str, traceback:str|None):
-    with self.hold_sync():
-        self.error.value = error_html(message, traceback)
-        self.error.layout.display = None
+    self.panel.error = error_html(message, traceback)
 
 # %% ../nbs/13_dashboard.ipynb #b89bb46e
 @patch
@@ -350,8 +364,9 @@ def export_file(self:TrainingDashboard, choice:str, # a label of `export_choices
 def _export(self:TrainingDashboard):
     "The Export button: build the chosen file in a thread (the kernel stays free for a Stop click), then show its link."
     self._exports = getattr(self, '_exports', 0) + 1
-    self.download.value = f"<i>preparing {html.escape(self.export_choice.value)}...</i>"
-    self.export_thread = threading.Thread(target=self._export_link, args=(self.export_choice.value, self._exports),
+    choice = self.panel.export_choice
+    self.panel.download = f"<i>preparing {html.escape(choice)}...</i>"
+    self.export_thread = threading.Thread(target=self._export_link, args=(choice, self._exports),
                                           name='gmwidgets-export', daemon=True)
     self.export_thread.start()
 
@@ -363,7 +378,7 @@ def _export_link(self:TrainingDashboard, choice:str, k:int):
         name, data, mime = self.export_file(choice)
         link = download_link(data, name, mime)
     except Exception as e: link = f"<span style='color:#b00020'>{html.escape(f'export failed: {e}')}</span>"
-    if k == self._exports: self.download.value = link
+    if k == self._exports: self.panel.download = link
 
 # %% ../nbs/13_dashboard.ipynb #682bafdb
 @patch

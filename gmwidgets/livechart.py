@@ -22,11 +22,11 @@ from .vegachart import (CHART_FORMATS, ChartRenderer, VegaChart, chart_esm, char
                                  vl_render)
 
 # %% auto #0
-__all__ = ['COLS', 'live_charts', 'PICTURE_BUCKETS', 'Series', 'loss_spec', 'LiveChart', 'data_rows', 'thin_series', 'LiveLoss',
-           'Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS', 'ChartRenderer',
-           'VegaChart', 'chart_esm', 'chart_format', 'charts_in', 'compact_data', 'file_format', 'picture_svg',
-           'placeholder_svg', 'renderer', 'show_with_pictures', 'small_svg', 'spec_bytes', 'static_text', 'vega_key',
-           'vega_source', 'vl_render']
+__all__ = ['COLS', 'live_charts', 'PICTURE_BUCKETS', 'Series', 'loss_spec', 'LiveChart', 'pack_rows', 'data_rows', 'thin_series',
+           'LiveLoss', 'Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS',
+           'ChartRenderer', 'VegaChart', 'chart_esm', 'chart_format', 'charts_in', 'compact_data', 'file_format',
+           'picture_svg', 'placeholder_svg', 'renderer', 'show_with_pictures', 'small_svg', 'spec_bytes', 'static_text',
+           'vega_key', 'vega_source', 'vl_render']
 
 # %% ../nbs/12_livechart.ipynb #0fac3379
 _all_ = ['Growable', 'StreamDecimator', 'minmax_decimate', 'minmax_indices', 'CHART_FORMATS', 'ChartRenderer',
@@ -254,15 +254,22 @@ def finalize(self:LiveChart):
     "Flush, then write the current display into the synced `data` trait (a saved notebook shows it)."
     self.flush()
     with self.hold_sync():
-        self.data = gzip.compress(self.display_rows().tobytes(), mtime=0)
+        self.data = pack_rows(self.display_rows())
     self._finalized_at = self.n_points
     self.refresh_picture()  # drawn in a background thread: finalizing does not wait for it
 
 # %% ../nbs/12_livechart.ipynb #07bdf876
+def pack_rows(rows:np.ndarray, # display rows (k, COLS)
+             ) -> bytes:
+    "`rows` as float32, column by column and byte by byte, gzipped: a `data` trait (about 40 % smaller than rows)."
+    b = np.ascontiguousarray(rows, np.float32).T.copy().view(np.uint8).reshape(COLS, -1, 4)  # (COLS, k, 4)
+    return gzip.compress(np.ascontiguousarray(b.transpose(0, 2, 1)).tobytes(), mtime=0)  # (COLS, 4, k)
+
 def data_rows(data:bytes, # a `LiveChart`'s `data` trait
              ) -> np.ndarray:
     "The display rows held in a `data` trait."  # (k, COLS)
-    return np.frombuffer(gzip.decompress(data) if data else b'', np.float32).reshape(-1, COLS)
+    b = np.frombuffer(gzip.decompress(data) if data else b'', np.uint8).reshape(COLS, 4, -1)  # (COLS, 4, k)
+    return np.ascontiguousarray(b.transpose(0, 2, 1)).view(np.float32).reshape(COLS, -1).T.copy()
 
 # %% ../nbs/12_livechart.ipynb #f0fde159
 @patch

@@ -14,8 +14,8 @@ from traitlets.config import Configurable
 from .runspanel import ACTIONS, Spark, status_dir
 
 # %% auto #0
-__all__ = ['ACTIVE_S', 'KERNEL_ID', 'NOT_TERMS', 'VIEW_ID', 'MAX_FEEDS', 'API', 'inside', 'read_rows', 'FileRun',
-           'kernel_run', 'RunsPanel', 'ChartFeed', 'RunsHandler', 'RowsHandler', 'ChartHandler', 'ControlHandler']
+__all__ = ['ACTIVE_S', 'KERNEL_ID', 'NOT_TERMS', 'VIEW_ID', 'MAX_FEEDS', 'API', 'inside', 'read_rows', 'FileRun', 'kernel_run',
+           'RunsPanel', 'ChartFeed', 'RunsHandler', 'RowsHandler', 'ChartHandler', 'ControlHandler']
 
 # %% ../nbs/35_runsapi.ipynb #02d5a753
 def inside(root:Path, # the runs directory

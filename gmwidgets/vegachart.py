@@ -7,7 +7,8 @@ Docs: https://gmwidgets.github.io/gmwidgets/vegachart.html.md"""
 
 # %% ../nbs/11b_vegachart.ipynb #5bbf756f
 from __future__ import annotations
-import atexit, csv, functools, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys, threading, uuid
+import atexit, base64, csv, functools, gzip, hashlib, html, inspect, io, json, math, os, re, struct, subprocess, sys
+import itertools, threading, uuid
 from importlib.resources import files
 from pathlib import Path
 import altair as alt
@@ -19,9 +20,11 @@ from fastcore.basics import patch
 from .charts import DATA_NAME
 
 # %% auto #0
-__all__ = ['CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'chart_esm', 'vega_source', 'vega_key', 'compact_data',
-           'shared_layout', 'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer',
-           'spec_bytes', 'save_bytes', 'placeholder_svg', 'small_svg', 'picture_svg', 'charts_in', 'show_with_pictures']
+__all__ = ['PACK_MIN', 'CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'view_source', 'view_esm', 'chart_esm',
+           'view_code_reply', 'vega_source', 'vega_key', 'compact_data', 'pack_data', 'shared_layout', 'shared_style',
+           'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'save_bytes',
+           'placeholder_svg', 'relative_path', 'path_vertices', 'small_svg', 'picture_svg', 'charts_in',
+           'show_with_pictures']
 
 # %% ../nbs/11b_vegachart.ipynb #9a34c720
 def static_text(name:str) -> str:
@@ -29,12 +32,35 @@ def static_text(name:str) -> str:
     return (files('gmwidgets') / 'static' / name).read_text(encoding='utf-8')
 
 def compact_js(js:str) -> str:
-    "`js` without its comment lines and indentation (a saved notebook keeps a copy of each chart's ESM)."
+    "`js` without its comment lines and indentation (a saved notebook keeps a copy of each widget's ESM)."
     return '\n'.join(s for line in js.splitlines() if (s := line.strip()) and not s.startswith('//'))
 
+def view_source(names:list[str]) -> str:
+    "The code of a view: the files `names` of `gmwidgets/static/`, joined (as the page joins what the server sends)."
+    return '\n'.join(static_text(n) for n in names)
+
+# %% ../nbs/11b_vegachart.ipynb #7b2c0001
+def view_esm(*names:str) -> str:
+    "The ESM a view keeps: the loader `static/viewload.js`, told to load the view code `names` (and its content hash)."
+    key = hashlib.sha1(view_source(list(names)).encode()).hexdigest()[:12]
+    files_js = ', '.join(json.dumps(n) for n in names)
+    return compact_js(static_text('viewload.js')).replace('"@FILES@"', files_js).replace('@KEY@', key)
+
 def chart_esm(name:str) -> str:
-    "The ESM of a chart view: the Vega loader (`static/vegaload.js`), then the view `static/<name>`, compacted."
-    return compact_js(static_text('vegaload.js') + '\n' + static_text(name))
+    "The ESM of a chart view: loads the Vega loader (`static/vegaload.js`), then the view `static/<name>`."
+    return view_esm('vegaload.js', name)
+
+# %% ../nbs/11b_vegachart.ipynb #7b2c0003
+_VIEW_FILE = re.compile(r'(?!vega\.js$)[\w-]+\.js')
+
+def view_code_reply(content) -> dict|None:
+    "The answer to a page's request for view code (`{'type': 'view-code', 'files': [...]}`); None for other messages."
+    if not (isinstance(content, dict) and content.get('type') == 'view-code'): return None
+    names = content.get('files')
+    if not (isinstance(names, list) and names and all(isinstance(n, str) and _VIEW_FILE.fullmatch(n) for n in names)):
+        return {'type': 'view-code', 'error': f'files={names!r}'[:200] + ': expected view files of gmwidgets/static'}
+    try: return {'type': 'view-code', 'code': view_source(names)}
+    except OSError as e: return {'type': 'view-code', 'error': f'{type(e).__name__}: {e}'[:200]}
 
 # %% ../nbs/11b_vegachart.ipynb #bced7215
 @functools.lru_cache(maxsize=1)
@@ -94,6 +120,18 @@ def compact_data(spec:dict, # a Vega-Lite spec
         return out
     return walk(spec)
 
+# %% ../nbs/11b_vegachart.ipynb #7b2c0012
+PACK_MIN = 4_000  # characters of CSV from which a dataset travels gzipped
+
+def pack_data(spec:dict, # a spec from `compact_data` (datasets as CSV text)
+             ) -> dict:
+    "`spec` with each CSV dataset of `PACK_MIN` characters or more as 'gz:' + base64 of its gzip."
+    sets = spec.get('datasets')
+    if not isinstance(sets, dict): return spec
+    pack = lambda t: 'gz:' + base64.b64encode(gzip.compress(t.encode(), 9, mtime=0)).decode()
+    return {**spec, 'datasets': {k: pack(v) if isinstance(v, str) and len(v) >= PACK_MIN else v
+                                 for k, v in sets.items()}}
+
 # %% ../nbs/11b_vegachart.ipynb #3c146cf7
 _SHARED = {}  # (class, settings) -> the shared instance
 
@@ -117,7 +155,7 @@ def shared_style(widget:type, # a widget class of ipywidgets (`W.Button`, `W.HTM
 class VegaChart(anywidget.AnyWidget):
     "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega runtime."
     _esm = chart_esm('livechart.js')
-    spec = T.Dict().tag(sync=True, to_json=lambda s, _: compact_data(s))  # the Vega-Lite spec (inline data as CSV)
+    spec = T.Dict().tag(sync=True, to_json=lambda s, _: pack_data(compact_data(s)))  # Vega-Lite; data: CSV, gzip
     streaming = T.Bool(False).tag(sync=True)  # LiveChart: rows are streamed into `data_name`
     data_name = T.Unicode(DATA_NAME).tag(sync=True)  # the named dataset rows go to
     js_error = T.Unicode('').tag(sync=True)  # the last error the browser met ('' if none)
@@ -138,8 +176,10 @@ class VegaChart(anywidget.AnyWidget):
 # %% ../nbs/11b_vegachart.ipynb #2b6fdec3
 @patch
 def _send_vega(self:VegaChart, _, content, buffers):
-    "A page without a Jupyter server asked for the Vega runtime: send it as one binary buffer."
-    if isinstance(content, dict) and content.get('type') == 'vega': self.send({'type': 'vega'}, buffers=[vega_source()])
+    "A page without a Jupyter server asked for the view code (sent as text) or the Vega runtime (one binary buffer)."
+    if (reply := view_code_reply(content)) is not None: self.send(reply)
+    elif isinstance(content, dict) and content.get('type') == 'vega':
+        self.send({'type': 'vega'}, buffers=[vega_source()])
 
 @patch
 def static_spec(self:VegaChart) -> dict:
@@ -270,8 +310,10 @@ def placeholder_svg(message:str, # what to say (escaped)
 _SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for readers and pointers: not in a picture
                         r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
 _DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
-_DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*")')
+_DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*"|[xy][12]="0")')
 _GROUP = re.compile(r'<g>|</g>|<g\b')
+_LINE_PATH = re.compile(r' d="(M-?[\d.]+,-?[\d.]+(?:L-?[\d.]+,-?[\d.]+){2,})"')  # a polyline of 3 points or more
+_FONT = ' font-family="sans-serif" font-size="10px"'  # what almost every text of a Vega chart says
 
 def _without_bare_groups(svg:str) -> str:
     "`svg` without its `<g>` elements that have no attributes (their children stay)."
@@ -282,9 +324,60 @@ def _without_bare_groups(svg:str) -> str:
         if drop: out.append(svg[last:m.start()]); last = m.end()
     return ''.join(out) + svg[last:]
 
+# %% ../nbs/11b_vegachart.ipynb #5e1a0c01
+def relative_path(d:str, # an SVG path of absolute moves only: 'M x,y L x,y L x,y ...'
+                 ) -> str:
+    "`d` in whole pixels, each point after the first as a step from the last one: 'Mx,yl dx,dy dx,dy ...'."
+    xy = [round(float(v)) for v in re.findall(r'-?[\d.]+', d)]
+    steps = [(xy[i] - xy[i - 2], xy[i + 1] - xy[i - 1]) for i in range(2, len(xy), 2)]
+    return f"M{xy[0]},{xy[1]}l" + ' '.join(f"{dx},{dy}" for dx, dy in steps).replace(' -', '-').replace(',-', '-')
+
+def path_vertices(d:str) -> int:
+    "How many points a path of moves and lines (absolute or relative) draws."
+    return len(re.findall(r'-?[\d.]+', d)) // 2
+
+# %% ../nbs/11b_vegachart.ipynb #5e1a0c03
+def _common_font(svg:str) -> str:
+    "`svg` with the font most of its texts use said once, on its root (texts inherit it)."
+    if _FONT not in svg: return svg
+    return svg.replace(_FONT, '').replace('<svg ', f'<svg{_FONT} ', 1)
+
+def _short_lines(svg:str) -> str:
+    "`svg` with its polylines in relative whole-pixel steps, and `stroke-width=\"1\"` (the default) left out."
+    svg = _LINE_PATH.sub(lambda m: f' d="{relative_path(m.group(1))}"', svg)
+    return svg if re.search(r'<g[^>]* stroke-width=', svg) else svg.replace(' stroke-width="1"', '')
+
+_CIRCLE = re.compile(r'<path transform="translate\((-?[\d.]+),(-?[\d.]+)\)" '
+                     r'd="M([\d.]+),0A([\d.]+),\4,0,1,1,-\4,0A\4,\4,0,1,1,([\d.]+),0"')  # a symbol of radius r
+_UNSTROKED = re.compile(r'(<circle(?:(?! stroke=)[^>])*?) stroke-width="[\d.]+"((?:(?! stroke=)[^>])*/>)')
+_RUN, _FILL = re.compile(r'(?:<circle[^>]*/>)+'), re.compile(r' fill="[^"]*"')
+_TEXT_AT = re.compile(r'<text([^>]*?) transform="translate\((-?[\d.]+),(-?[\d.]+)\)"')
+
+def _without_bare_paths(svg:str) -> str:
+    "`svg` without paths that say only their shape: with no fill or stroke of their own under `fill=\"none\"`, unseen."
+    if not svg.startswith('<svg') or '<g fill="none"' not in svg: return svg  # Vega's root group says fill="none"
+    if re.search(r'<g[^>]* fill="(?!none")', svg): return svg  # a group that fills its children: keep them
+    return re.sub(r'<path d="[^"]*"/>', '', svg)
+
+def _circles(svg:str) -> str:
+    "`svg` with Vega's circle symbols (a path of two arcs, moved by a translate) as `<circle>` elements."
+    svg = _CIRCLE.sub(lambda m: f'<circle cx="{m[1]}" cy="{m[2]}" r="{m[3]}"' if m[3] == m[4] == m[5] else m[0], svg)
+    return _RUN.sub(_one_fill, _UNSTROKED.sub(r'\1\2', svg))  # a stroke width with no stroke: unseen
+
+def _one_fill(m:re.Match) -> str:
+    "A run of `<circle>`s, each run of three or more with the same fill said once, by a group (children inherit it)."
+    out = []
+    for fill, group in itertools.groupby(re.findall(r'<circle[^>]*/>', m[0]), lambda e: (_FILL.search(e) or [''])[0]):
+        group = list(group)
+        if fill and len(group) >= 3: out += [f'<g{fill}>', *(e.replace(fill, '', 1) for e in group), '</g>']
+        else: out += group
+    return ''.join(out)
+
 def small_svg(svg:str) -> str:
-    "A Vega SVG without what does not show: reader and pointer attributes, defaults, bare groups, sub-pixel digits."
-    return _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
+    "A Vega SVG without what does not show (reader and pointer attributes, defaults, bare groups, sub-pixel digits)."
+    svg = _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
+    if not re.search(r'<text[^>]* [xy]=', svg): svg = _TEXT_AT.sub(r'<text\1 x="\2" y="\3"', svg)  # translate: x, y
+    return _common_font(_short_lines(_circles(_without_bare_paths(svg))))
 
 # %% ../nbs/11b_vegachart.ipynb #3df82e6a
 def picture_svg(spec:dict, # a self-contained Vega-Lite spec; {}: nothing to draw yet

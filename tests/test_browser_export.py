@@ -37,7 +37,7 @@ def steps(lab) -> int:
 
 def export(lab, out, choice):
     "Pick `choice` in the Export menu, click Export, click the link that appears; the Playwright Download."
-    out.locator('.widget-dropdown select').select_option(choice)
+    out.locator('select.gmw-export').select_option(choice)
     out.get_by_role('button', name='Export').click()
     link = out.locator('a.gmw-download')
     wait_until(lambda: link.count() == 1 and choice.split()[-1].lower() in (link.get_attribute('download') or ''),

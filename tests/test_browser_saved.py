@@ -45,19 +45,20 @@ def test_reopened_without_running_shows_all_rows(saved, front, request):
     reopen_shows_chart(page, PATH, 0, rows)  # cell 0 holds the chart; no cell is run
     assert chart_rows(page, 0) == rows and rows > 1000
     assert any('/gmwidgets/static/vega.js?v=' in u for u in asked)  # the runtime came from the server
+    assert any('/gmwidgets/static/livechart.js?v=' in u for u in asked)  # so did the view code (not in the file)
     assert page.output(0).locator('img').first.is_hidden()  # the saved picture gives way to the live view
     assert page.failed_cells() == [] and ours(page) == [], ours(page)  # Notebook 7's own error aside
 
 
 def test_without_a_server_the_kernel_sends_the_runtime_and_the_picture_hides(lab):
-    "A page with no Jupyter server config (as in an editor's notebook view) gets Vega from the kernel, once."
+    "A page with no Jupyter server config (an editor's notebook view) gets the view code and Vega from the kernel."
     path = 'tests/notebooks/no_server.ipynb'
     new_notebook(lab.server, path)
     asked = []
     lab.page.context.on('request', lambda r: asked.append(r.url))
     lab.open(path)
     lab.page.evaluate("() => { document.getElementById('jupyter-config-data').remove(); delete "
-                      "globalThis.__gmwidgetsVega; }")
+                      "globalThis.__gmwidgetsVega; delete globalThis.__gmwidgetsViews; }")
     i = lab.state()['ncells']
     lab.run_cell_source('from gmwidgets.livechart import VegaChart\n'
                         "VegaChart({'mark': 'bar', 'data': {'values': [{'x': 'a', 'y': 1}, {'x': 'b', 'y': 3}]},\n"

@@ -12,29 +12,29 @@ Slow = partial(toys.Toy, delay=0.01, extra=('kl',))  # a step of ~10 ms that rep
 Ones = partial(toys.Ones, 64, 3, 'series')
 
 
-def enabled(d): return {k for k, b in d.buttons.items() if not b.disabled}
+def enabled(d): return set(d.panel.enabled)
 
 
 def test_buttons_follow_the_run():
     run = Run(Slow(), Ones(), lr=0.05, batch_size=8, max_steps=10_000)
     d = TrainingDashboard(run)
     assert enabled(d) == {'start'}
-    d.start_button.click(); until(lambda: run.step_count > 3)
+    d.panel.click('start'); until(lambda: run.step_count > 3)
     assert enabled(d) == {'pause', 'stop'}
-    d.pause_button.click(); until(lambda: run.state == 'paused')
+    d.panel.click('pause'); until(lambda: run.state == 'paused')
     until(lambda: enabled(d) == {'resume', 'stop'},
           timeout=2)  # set by the run's on_state callback, just after the state
     n = run.step_count; time.sleep(0.2); assert run.step_count == n  # paused really pauses
-    d.resume_button.click(); until(lambda: run.step_count > n + 2)
-    d.stop_button.click(); run.wait(5)
+    d.panel.click('resume'); until(lambda: run.step_count > n + 2)
+    d.panel.click('stop'); run.wait(5)
     assert run.state == 'stopped' and enabled(d) == set()
-    assert 'stopped' in d.status.value
+    assert 'stopped' in d.panel.status
 
 
 def test_stop_click_is_seen_within_one_step():
     run = Run(Slow(delay=0.02), Ones(), batch_size=8, max_steps=100_000)
-    d = TrainingDashboard(run); d.start_button.click(); until(lambda: run.step_count > 5)
-    t = time.perf_counter(); d.stop_button.click(); run.wait(5)
+    d = TrainingDashboard(run); d.panel.click('start'); until(lambda: run.step_count > 5)
+    t = time.perf_counter(); d.panel.click('stop'); run.wait(5)
     assert time.perf_counter() - t < 0.5
 
 
@@ -43,9 +43,9 @@ def test_progress_values_and_chart_stream():
     d = TrainingDashboard(run, refresh_hz=1000)
     assert d.total == total_steps(run) == 24
     run.start(); run.wait(10)
-    assert run.state == 'finished' and d.progress.value == 24
-    assert 'step 24/24' in d.progress_label.value
-    assert '<b>loss</b>' in d.values.value and '<b>kl</b>' in d.values.value
+    assert run.state == 'finished' and d.panel.progress == 24
+    assert 'step 24/24' in d.panel.progress_text
+    assert '<b>loss</b>' in d.panel.values and '<b>kl</b>' in d.panel.values
     terms = [c for c in run.history.columns if c not in ('step', 'epoch', 'time', 'samples_per_s')]
     assert {'loss', 'kl', 'lr'} <= set(terms)
     assert d.chart.n_points == 24 * len(terms)  # every term of every step is kept
@@ -57,9 +57,9 @@ def test_error_shown_escaped_and_kernel_lives():
     d = TrainingDashboard(run); run.start()
     with pytest.raises(Exception, match='boom'): run.wait(10)
     assert run.state == 'failed' and run.step_count == 3
-    assert d.error.layout.display != 'none'
-    assert 'boom &lt;b&gt;inside&lt;/b&gt; loss' in d.error.value and '<b>inside</b>' not in d.error.value
-    assert 'traceback' in d.error.value and enabled(d) == set()
+    assert d.panel.error != ''  # shown (an empty error is hidden)
+    assert 'boom &lt;b&gt;inside&lt;/b&gt; loss' in d.panel.error and '<b>inside</b>' not in d.panel.error
+    assert 'traceback' in d.panel.error and enabled(d) == set()
 
 
 def test_nan_stops_with_message_and_good_weights():
@@ -68,7 +68,7 @@ def test_nan_stops_with_message_and_good_weights():
     d = TrainingDashboard(run); run.start()
     with pytest.raises(Exception): run.wait(10)
     assert torch.isfinite(m.w).all() and run.step_count == 5
-    assert 'nan' in d.error.value.lower()
+    assert 'nan' in d.panel.error.lower()
 
 
 def test_close_detaches_from_run():
@@ -100,8 +100,8 @@ def test_collapse_alert_counts_used_units_not_total_kl(kl, active, used, alerted
     run = Run(UnitsVAE(kl, active, used), Ones(), batch_size=8, max_steps=30)
     d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(60)
     assert run.state == 'finished', run.state
-    assert ('posterior collapse' in d.alert.value) == alerted and (d.alert.layout.display != 'none') == alerted
-    if alerted: assert '1 active, 0 above 0.1 nats' in d.alert.value
+    assert ('posterior collapse' in d.panel.alert) == alerted and (d.panel.alert != '') == alerted
+    if alerted: assert '1 active, 0 above 0.1 nats' in d.panel.alert
 
 
 def test_collapse_alert_on_a_vae_whose_encoder_ignores_x():
@@ -111,7 +111,7 @@ def test_collapse_alert_on_a_vae_whose_encoder_ignores_x():
     sd = sines(n=200)
     run = Run(IgnoresX.for_data(sd, hidden=16, latent=4, anneal='none'), sd, batch_size=32, max_steps=25)
     d = TrainingDashboard(run, collapse=CollapseWatch(patience=20)); run.start(); run.wait(30)
-    assert run.state == 'finished' and 'posterior collapse' in d.alert.value and 'KL 0.18 nats' in d.alert.value
+    assert run.state == 'finished' and 'posterior collapse' in d.panel.alert and 'KL 0.18 nats' in d.panel.alert
 
 
 @pytest.mark.parametrize('kl,alerted', [(0.001, True), (2.0, False)])
@@ -119,9 +119,9 @@ def test_collapse_alert_and_elbo_panels(kl, alerted):
     from gmwidgets.dashboard import CollapseWatch
     run = Run(FakeVAE(kl), Ones(), batch_size=8, max_steps=30)
     d = TrainingDashboard(run, collapse=CollapseWatch(threshold=0.05, patience=20)); run.start(); run.wait(10)
-    assert ('posterior collapse' in d.alert.value) == alerted
-    assert (d.alert.layout.display != 'none') == alerted
-    if alerted: assert 'since step 1 (' in d.alert.value
+    assert ('posterior collapse' in d.panel.alert) == alerted
+    assert (d.panel.alert != '') == alerted
+    if alerted: assert 'since step 1 (' in d.panel.alert
     titles = [p.get('title') for p in d.chart.spec.get('vconcat', d.chart.spec.get('concat', []))] or str(d.chart.spec)
     for panel in ('ELBO', 'reconstruction', 'KL'): assert panel in str(titles)
 
@@ -169,7 +169,7 @@ def test_parquet_without_pyarrow_names_the_extra(finished, tmp_path, monkeypatch
     monkeypatch.setitem(sys.modules, 'pyarrow', None)  # `import pyarrow` now raises ImportError
     with pytest.raises(ImportError, match=r"gmwidgets\[parquet\]"): d.export_history(tmp_path / 'h.parquet')
     assert 'history Parquet' not in export_choices()
-    assert 'history Parquet' not in TrainingDashboard(Run(Slow(), Ones())).export_choice.options
+    assert 'history Parquet' not in TrainingDashboard(Run(Slow(), Ones())).panel.export_options
     assert history_bytes(run.history, 'csv').startswith(b'step,')  # CSV needs nothing
 
 
@@ -186,12 +186,12 @@ def test_save_chart_png_svg(finished, tmp_path):
 def test_export_button_links_each_file(finished):
     run, d = finished
     got = {}
-    for choice in d.export_choice.options:
+    for choice in d.panel.export_options:
         link = link_html(d, choice)
         assert 'gmw-download' in link, link
         got[choice] = link_bytes(link)
     assert got['history CSV'][0] == 'exp_1_q-history.csv'  # the run's name made a safe file name
-    assert '<1>' not in d.download.value  # user text never reaches the page raw
+    assert '<1>' not in d.panel.download  # user text never reaches the page raw
     pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(got['history CSV'][1])), run.history, check_exact=True)
     pd.testing.assert_frame_equal(pd.read_parquet(io.BytesIO(got['history Parquet'][1])), run.history)
     assert got['chart PNG'][1][:8] == b'\x89PNG\r\n\x1a\n'
@@ -201,9 +201,9 @@ def test_export_button_links_each_file(finished):
 
 def link_html(d, choice):
     "Click Export for `choice`; the link (or the error) once the export thread is done."
-    d.export_choice.value = choice; d.export_button.click()
+    d.panel.export_choice = choice; d.panel.click('export')
     d.export_thread.join(60)
-    return d.download.value
+    return d.panel.download
 
 
 def test_export_failure_is_shown_escaped():
@@ -220,7 +220,7 @@ def test_export_failure_is_shown_escaped():
 def test_export_while_training_does_not_stop_the_loop(tmp_path):
     "Exports during a run see a consistent prefix of the history, and the training thread keeps stepping meanwhile."
     run = Run(Slow(delay=0.005), Ones(), lr=0.05, batch_size=8, max_steps=100_000, eval_every=5)
-    d = TrainingDashboard(run); d.start_button.click(); until(lambda: run.step_count > 20)
+    d = TrainingDashboard(run); d.panel.click('start'); until(lambda: run.step_count > 20)
     try:
         for choice in ['chart PNG', 'chart SVG', 'history CSV', 'history Parquet'] * 2:
             n0 = run.step_count
@@ -237,15 +237,15 @@ def test_export_while_training_does_not_stop_the_loop(tmp_path):
         h = pd.read_csv(d.export_history(tmp_path / 'h.csv'))
         assert len(h) >= png_steps0
     finally:
-        d.stop_button.click(); run.wait(10)
+        d.panel.click('stop'); run.wait(10)
     d.close()
 
 
 def test_export_click_returns_at_once_and_the_last_click_wins(finished):
     run, d = finished
-    d.export_choice.value = 'chart SVG'; d.export_button.click()
-    assert 'preparing chart SVG' in d.download.value  # the click handler only starts the export thread
+    d.panel.export_choice = 'chart SVG'; d.panel.click('export')
+    assert 'preparing chart SVG' in d.panel.download  # the click handler only starts the export thread
     first = d.export_thread
-    d.export_choice.value = 'history CSV'; d.export_button.click()
+    d.panel.export_choice = 'history CSV'; d.panel.click('export')
     first.join(60); d.export_thread.join(60)
-    assert link_bytes(d.download.value)[0].endswith('-history.csv')
+    assert link_bytes(d.panel.download)[0].endswith('-history.csv')

@@ -3,13 +3,14 @@ The first tests check the plug-in without a kernel. The site tests build the who
 (reusing the executed notebooks the kernel tier saved in _build/executed/; conftest runs this file last for that),
 then open it in Chromium from a local static server: every chart drawn, search, no console error, nothing from
 another host."""
-import base64, functools, gzip, http.server, importlib, re, subprocess, sys, threading, time
+import base64, functools, http.server, importlib, re, subprocess, sys, threading, time
 from urllib.parse import quote
 import nbformat, numpy as np, pytest
 from harness import REPO, WIDGET_MIME, free_port, is_local
 
 sys.path.insert(0, str(REPO/'docs'))
 import gmw_docs  # noqa: E402
+from gmwidgets.livechart import pack_rows  # noqa: E402
 
 pytestmark = pytest.mark.timeout(1800)  # a docs build after a failed kernel tier executes the missing notebooks itself
 SITE = REPO/'_build'/'html'
@@ -49,10 +50,10 @@ def test_outputs_with_an_image_are_left_alone():
     assert set(nb.cells[0].outputs[0].data) == {WIDGET_MIME, 'text/plain', 'image/png'}
 
 def test_live_chart_rows_and_widget_text():
-    "A LiveChart's gzipped float32 rows (buffer) are its data; HTML widgets keep their markup, labels are escaped."
+    "A LiveChart's packed float32 rows (buffer) are its data; HTML widgets keep their markup, labels are escaped."
     rows = np.array([[0, 1, 2.5, 2.5, 0], [1, 1, 7, 7, 0], [9, 1, 1, 1, 0]], np.float32)  # series 9 does not exist
     saved = {'model_name': 'AnyModel', 'state': {'series_names': ['a', 'b']}, 'buffers': [
-        {'path': ['data'], 'encoding': 'base64', 'data': base64.b64encode(gzip.compress(rows.tobytes())).decode()}]}
+        {'path': ['data'], 'encoding': 'base64', 'data': base64.b64encode(pack_rows(rows)).decode()}]}
     nb = nbformat.v4.new_notebook()
     nb.metadata['widgets'] = {STATE: {'state': {'c': saved}}}
     assert gmw_docs.live_rows(gmw_docs.widget_states(nb)['c']) == [

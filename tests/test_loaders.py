@@ -64,7 +64,7 @@ def test_epochs_totals_and_progress_agree(make, kw, per_epoch):
     run = Run(Regressor(), make(), loss_fn=mse, epochs=2, **kw)
     assert run.total_steps == 2 * per_epoch
     dash = TrainingDashboard(run)
-    assert dash.total == run.total_steps and dash.progress.max == run.total_steps
+    assert dash.total == run.total_steps and dash.panel.progress_max == run.total_steps
     fit(run)
     assert run.step_count == 2 * per_epoch and list(run.history.epoch.unique()) == [0, 1]
     dash.close()
@@ -84,12 +84,12 @@ def test_no_length_degrades_to_a_step_counter():
     run = Run(Regressor(), loader, loss_fn=mse, epochs=2)
     assert run.total_steps is None
     dash = TrainingDashboard(run)
-    assert dash.total is None and dash.progress.layout.visibility == 'hidden'
+    assert dash.total is None and not dash.panel.progress_shown
     fit(run)
     assert run.step_count == 10 and run.epoch == 2  # an epoch ends where the iterator does
     dash._refresh()
-    assert dash.progress_label.value.startswith('step 10') and '/' not in dash.progress_label.value
-    assert 'ETA' not in dash.progress_label.value
+    assert dash.panel.progress_text.startswith('step 10') and '/' not in dash.panel.progress_text
+    assert 'ETA' not in dash.panel.progress_text
     dash.close()
 
 

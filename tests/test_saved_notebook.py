@@ -5,16 +5,20 @@ from collections import Counter
 import nbformat, pytest
 from harness import NBS, REPO, execute_notebook
 from gmwidgets.livechart import data_rows
+from gmwidgets.vegachart import path_vertices
 sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
 
 pytestmark = pytest.mark.kernel
-# The issue asks for <= 100 KB; measured here 179 KB (before: 272 KB; main at the start: 1,249 KB, of which 918 KB was
-# the Vega runtime). What is left, as saved: the ipywidgets models of the dashboard and sampler (~50 KB: 13 layouts,
-# shared where they never change), the two SVG pictures (~50 KB), the two chart scripts (~7 KB each), the sines
-# chart's data as CSV (~15 KB) and the dashboard chart's gzipped rows (~10 KB base64). This bound catches any of the
-# savings (shared layouts, gzipped rows, small SVGs, compact CSV and scripts) or the runtime coming back.
-MAX_BYTES = 190_000
+# The issue asks for <= 100 KB; measured here 114 KB (session 3: 179 KB; before it 272 KB; main at the start: 1,249 KB,
+# of which 918 KB was the Vega runtime). Each widget's ESM is a 2 KB loader (the view code comes from the server), the
+# dashboard's controls are one anywidget, the final rows are packed before gzip, large inline datasets are gzipped and
+# pictures draw lines in relative whole pixels. What is left, as saved (`python tools/nbsize.py` on the saved file):
+# the two SVG pictures (~30 KB: axes, grid and labels are most of it), the sampler's ipywidgets (~20 KB with their
+# layouts and styles: 14_sampler is still built from ipywidgets), the specs (~13 KB, the sines chart's gzipped CSV
+# ~7 KB of it), the dashboard chart's packed rows (~8 KB base64), three loaders (~7 KB) and the JSON indentation. This
+# bound catches any of the savings or the runtime coming back.
+MAX_BYTES = 120_000
 STATE = 'application/vnd.jupyter.widget-state+json'
 
 
@@ -57,10 +61,9 @@ def test_saved_quickstart_is_small(saved):
 
 
 def line_vertices(svg:str) -> int:
-    "Vertices drawn by the line marks of a Vega SVG (each path: one M, then one L per further point)."
+    "Vertices drawn by the line marks of a Vega SVG (each path: a move, then a line to each further point)."
     paths = re.findall(r'<g class="mark-line role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
-    ds = [d for p in paths for d in re.findall(r'\bd="([^"]*)"', p)]
-    return sum(d.count('M') + d.count('L') for d in ds)
+    return sum(path_vertices(d) for p in paths for d in re.findall(r'\bd="([^"]*)"', p))
 
 
 def test_html_export_draws_every_chart_with_its_final_points(saved, tmp_path):

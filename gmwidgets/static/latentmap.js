@@ -31,7 +31,7 @@ async function render({ model, el }) {
     if (!spec || !Object.keys(spec).length) return;
     const { vegaEmbed } = await loadVega(model);
     state.finalize?.();
-    const res = await vegaEmbed(target, structuredClone(spec), { actions: false, renderer: "svg" });
+    const res = await vegaEmbed(target, await unpackData(structuredClone(spec)), { actions: false, renderer: "svg" });
     Object.assign(state, { view: res.view, finalize: res.finalize });
     state.view.addEventListener("click", onClick);
     await setMarks();

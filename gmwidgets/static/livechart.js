@@ -1,6 +1,6 @@
 // gmwidgets chart view (LiveChart and VegaChart): embeds a Vega-Lite spec with the bundled Vega (no CDN)
-// and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega`, `hidePicture` and
-// `showError` come from vegaload.js, prepended to this file.
+// and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega`, `hidePicture`,
+// `showError` and `unpackData` come from vegaload.js, loaded before this file.
 
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
 
@@ -15,12 +15,19 @@ function floats(buf) {
   return new Float32Array(bytesOf(buf).slice().buffer);
 }
 
-// The `data` trait: the final display rows, gzip-compressed by the kernel (`LiveChart.finalize`).
+// The `data` trait: the final display rows, gzipped by the kernel column by column and byte by byte (`pack_rows`):
+// put back in rows of COLS float32 here.
 async function dataRows(buf) {
   const bytes = bytesOf(buf);
   if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return floats(buf); // not gzip: raw rows
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-  return floats(await new Response(stream).arrayBuffer());
+  const planes = new Uint8Array(await new Response(stream).arrayBuffer()); // (COLS, 4, k)
+  const k = planes.length / (4 * COLS), out = new Uint8Array(planes.length); // (k, COLS, 4)
+  for (let c = 0; c < COLS; c++) for (let j = 0; j < 4; j++) {
+    const from = (c * 4 + j) * k;
+    for (let r = 0; r < k; r++) out[(r * COLS + c) * 4 + j] = planes[from + r];
+  }
+  return new Float32Array(out.buffer);
 }
 
 // The fields every row of series `name` carries: `series`, and where the chart has a `series_sep` (RunsChart's
@@ -136,7 +143,7 @@ async function render({ model, el }) {
     const kept = state.view && streaming ? state.view.data(state.dataName) : null; // re-embed keeps the rows
     state.finalize?.();
     const opts = { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "canvas" };
-    const res = await vegaEmbed(target, structuredClone(spec), opts);
+    const res = await vegaEmbed(target, await unpackData(structuredClone(spec)), opts);
     Object.assign(state, { view: res.view, finalize: res.finalize, sticky: stickyPanels(spec) });
     if (!streaming) return;
     state.view.signal("smooth_on", model.get("smooth") != null);

@@ -54,6 +54,20 @@ function loadVega(model) {
   return VEGA.get(key);
 }
 
+// A spec's large inline datasets come gzipped ("gz:" and base64, `pack_data`): the CSV text again, before Vega sees it.
+async function unpackData(spec) {
+  const sets = spec?.datasets;
+  if (!sets || !Object.values(sets).some((v) => typeof v === "string" && v.startsWith("gz:"))) return spec;
+  const out = { ...spec, datasets: { ...sets } };
+  for (const [k, v] of Object.entries(sets)) {
+    if (typeof v !== "string" || !v.startsWith("gz:")) continue;
+    const bytes = Uint8Array.from(atob(v.slice(3)), (c) => c.charCodeAt(0));
+    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    out.datasets[k] = await new Response(stream).text();
+  }
+  return out;
+}
+
 // Where this view renders, its static picture (a separate output, for front ends without widgets) is hidden.
 function hidePicture(model) {
   const id = model.get("_picture_id");
