@@ -32,7 +32,8 @@ def split_name(name:str) -> tuple[str, str]:
     return run, term
 
 # %% ../nbs/16_runschart.ipynb #2e8d9bb3
-def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale:bool, width:int, height:int,
+def _overlay_panel(title:str, names:list[str], color:alt.Color, dash:alt.StrokeDash, shown, log_scale:bool,
+                   width:int, height:int,
                    smooth:bool=False, # an EMA layer (`smooth_on` fades the raw lines under it)
                    interactive:bool=True, # tooltip points (a live view); False: a static picture
                    sticky:dict|None=None, # {'x': param, 'y': param}: domains the page keeps; None: the data's
@@ -44,11 +45,12 @@ def _overlay_panel(title:str, names:list[str], color:alt.Color, shown, log_scale
     fade = alt.condition(shown, alt.value(1.0), alt.value(0.08))
     x = alt.X('step:Q', title='step', scale=alt.Scale(**dom('x')))
     base = alt.Chart(width=width, height=height).encode(x=x, color=color, detail='series:N', strokeOpacity=fade)
-    dash = alt.StrokeDash('term:N', title=None, legend=None if len(names) < 2 else alt.Legend())
+    dash = dash.legend(None) if len(names) < 2 else dash
     def line(w, op, f):
-        return base.mark_line(strokeWidth=w, opacity=alt.expr(f"{SMOOTH_PARAM} ? {op}")).encode(y=y(f), strokeDash=dash)
+        return base.mark_line(strokeWidth=w, opacity=alt.expr(f"{SMOOTH_PARAM} ? {op}"), aria=False).encode(
+            y=y(f), strokeDash=dash)
     layers = [line(1, '0.3 : 1', 'value')] + ([line(2, '1 : 0', 'ema')] if smooth else [])
-    if interactive: layers.append(base.mark_point(opacity=0, size=40).encode(y=y('value'), tooltip=[
+    if interactive: layers.append(base.mark_point(opacity=0, size=40, aria=False).encode(y=y('value'), tooltip=[
         alt.Tooltip('run:N'), alt.Tooltip('term:N'), alt.Tooltip('step:Q'), alt.Tooltip('value:Q')]))
     keep = alt.FieldOneOfPredicate(field='term', oneOf=list(names))
     return alt.layer(*layers, title=title).transform_filter(keep)
@@ -61,9 +63,10 @@ def _runs_spec(runs:tuple, terms:tuple, panels:tuple|None, log_scale:bool, smoot
     panels = _check_panels(list(terms), None if panels is None else {k: list(v) for k, v in panels})
     shown = alt.selection_point(fields=['run'], bind='legend', name='shown_runs', toggle='true')
     color = alt.Color('run:N', title='run', scale=alt.Scale(domain=list(runs)))
+    dash = alt.StrokeDash('term:N', title=None, scale=alt.Scale(domain=sorted(terms)))  # fixed: no re-encode
     sticky = [dict(x=f'x_domain_{i}', y=f'y_domain_{i}', terms=list(names), log=log_scale)
               for i, names in enumerate(panels.values())] if interactive else []
-    charts = [_overlay_panel(t, names, color, shown, log_scale, width, height, smooth, interactive,
+    charts = [_overlay_panel(t, names, color, dash, shown, log_scale, width, height, smooth, interactive,
                              sticky[i] if sticky else None) for i, (t, names) in enumerate(panels.items())]
     chart = alt.concat(*charts, columns=columns, data=alt.Data(name=DATA_NAME))
     if sticky: chart = chart.properties(usermeta={'gmwidgets': {'sticky': sticky}})

@@ -60,7 +60,9 @@ function widened(lo, hi, pad, log) {
 }
 
 // Grow the domains over the rows `ins` (after a reset when every row is replaced); set the params that changed.
+// Returns whether one changed.
 function growDomains(state, ins, reset) {
+  let changed = false;
   for (const p of state.sticky ?? []) {
     if (reset) p.xd = p.yd = null;
     let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -76,13 +78,14 @@ function growDomains(state, ins, reset) {
     if (x0 <= x1 && (!p.xd || x0 < p.xd[0] || x1 > p.xd[1])) {
       const lo = Math.min(x0, p.xd?.[0] ?? x0), hi = Math.max(x1, p.xd?.[1] ?? x1);
       p.xd = [lo, lo + 1.25 * ((hi - lo) || 1)];
-      state.view.signal(p.x, p.xd);
+      state.view.signal(p.x, p.xd); changed = true;
     }
     if (y0 <= y1 && (!p.yd || y0 < p.yd[0] || y1 > p.yd[1])) {
       p.yd = widened(Math.min(y0, p.yd?.[0] ?? y0), Math.max(y1, p.yd?.[1] ?? y1), 0.1, p.log);
-      state.view.signal(p.y, p.yd);
+      state.view.signal(p.y, p.yd); changed = true;
     }
   }
+  return changed;
 }
 
 // Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the
@@ -105,8 +108,10 @@ function applyRows(state, names, msg, rows) {
     ins[j] = t;
   }
   cs.insert(ins);
-  growDomains(state, ins, msg.all);
-  return view.change(state.dataName, cs).resize().runAsync(); // resize: axis labels may need more room
+  // resize (a layout of the whole view): axis labels may need more room. With sticky domains only when one changed.
+  const resize = growDomains(state, ins, msg.all) || !state.sticky;
+  view.change(state.dataName, cs);
+  return (resize ? view.resize() : view).runAsync();
 }
 
 // A LiveChart's status line (e.g. a follower's I/O errors) as plain text above the chart; hidden while empty.
