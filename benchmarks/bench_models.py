@@ -22,6 +22,8 @@ TASKS = {
               dict(lr=3e-3, batch_size=128, max_steps=2000, warmup=100, schedule='cosine', weight_decay=0.1)),
     'gru-small': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=128, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
+    'gru-mid': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=192, layers=2, cell='gru', dropout=0.2),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
     'gru-constant': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=128, max_steps=1200)),
     'transformer': ('names', lambda d: TransformerLM.for_data(d, d_model=128, n_layers=4, n_heads=4, block_size=32, dropout=0.1),
