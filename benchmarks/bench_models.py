@@ -5,11 +5,13 @@
 
 Targets (DESIGN.md, DATA.md, issue 20): the char GRU on `names` at <= 1.92 nats/char test NLL within 5 minutes of
 training on 2 threads (reference: 2.04 after 30 s, 1.97 after 60 s, ~1.95 after 2 min; uniform 3.2958, bigram 2.4645).
-`gru` is the recipe the quickstart and the tutorial use (warm-up, cosine decay to 0, decoupled weight decay, dropout
-0.3); `gru-small` the same schedule on the quickstart's GRU 2x128 at batch 64 (about 8x fewer FLOPs a step, for a time
-budget on a slow machine: `--seconds 295 --threads 1`); `gru-constant` is the earlier one (constant lr, dropout 0.1), kept for the comparison. Budgets are step counts,
-so a busy machine changes the wall time, not the result; the table gives steps/s and the load average beside them. Series NLL is in nats per step (summed over features); the
-baseline is an independent Gaussian per feature fitted on the train split."""
+`gru` is GRU 2x256 with warm-up, cosine decay to 0, decoupled weight decay and dropout 0.3; `gru-small` the same
+schedule on the quickstart's and tutorial's GRU 2x128 (dropout 0.1, batch 64), `gru-mid` on a GRU 2x192; `gru-constant`
+the earlier recipe (constant lr, dropout 0.1), kept for the comparison. Budgets are step counts, so a busy machine
+changes the wall time, not the result, unless `--seconds S` gives a wall-clock budget (the cosine then runs over the
+S seconds); the 5-minute figure in RESULTS.md: `--only gru-small --seconds 295 --threads 1` under the bench lock. The
+table gives steps/s and the load average. Series NLL is in nats per step (summed over features); the baseline is an
+independent Gaussian per feature fitted on the train split."""
 import argparse, math, os, time
 import torch
 from gmwidgets.core import load_dataset
