@@ -38,9 +38,9 @@ def fresh():
     return RNNLM.for_data(names, emb=64, hidden=128, layers=2, dropout=0.1)
 
 def loop(n, log=None):
-    "The bare loop (what a user writes), calling `log(step, loss)` every step; returns steps/s."
+    "The bare loop (what a user writes), calling `log(step, loss)` every step; returns steps/s (wall, CPU)."
     m = fresh(); opt = torch.optim.AdamW(m.parameters(), lr=LR)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for i, b in enumerate(names.batches('train', batch_size=BS, shuffle=True, seed=0)):
         if i == n: break
         loss = m.loss(b)['loss']
@@ -48,14 +48,18 @@ def loop(n, log=None):
         torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
         l = loss.item()
         if log: log(i, l)
-    return n / (time.perf_counter() - t)
+    return rates(n, t, c)
+
+def rates(n, t, c):
+    "Steps per second of wall time, and per second of this process's CPU time (all its threads) since `t`, `c`."
+    return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
 def run(n, dashboard=False):
-    "The same training through gmwidgets.Run (optionally with the dashboard displayed); returns steps/s."
+    "The same training through gmwidgets.Run (optionally with the dashboard displayed); returns steps/s (wall, CPU)."
     r = Run(fresh(), names, lr=LR, batch_size=BS, max_steps=n, grad_clip=1.0, num_threads=1)  # torch threads are per thread: as the bare loop
     if dashboard: display(TrainingDashboard(r))
-    t = time.perf_counter(); r.start(); r.wait()
-    return n / (time.perf_counter() - t)
+    t, c = time.perf_counter(), time.process_time(); r.start(); r.wait()
+    return rates(n, t, c)
 
 def liveloss_log():
     ll = LiveLoss()
@@ -88,8 +92,10 @@ for k in range(REPS):  # interleaved, and the order rotates each repeat, so drif
 peer_bare = loop(NP)
 res['livelossplot (bare loop, same steps)'] = [peer_bare]; res['livelossplot'] = [loop(NP, livelossplot_log())]
 res['fastprogress'] = [loop(NP, fastprogress_log(NP))]
-out = {{k: statistics.median(v) for k, v in res.items()}}
+out = {{k: statistics.median(w for w, c in v) for k, v in res.items()}}
 out['first dashboard one-off (s)'] = first_dashboard
+out['raw'] = {{k: [w for w, c in v] for k, v in res.items()}}  # each repeat's wall steps/s (rep k: one rotation)
+out['raw_cpu'] = {{k: [c for w, c in v] for k, v in res.items()}}  # ... and steps per CPU second of the kernel
 print('RESULT', json.dumps(out))
 '''
 
@@ -259,10 +265,32 @@ def report_throughput(tp):
     print(f"(load average after the run: {os.getloadavg()[0]:.1f})")
     print('\n1. Throughput (same GRU loop, logging every step, real kernel via nbclient; median of repeats)')
     print(f"{'variant':<40}{'steps/s':>10}{'% of bare':>12}")
+    raw, raw_cpu = tp.pop('raw', None), tp.pop('raw_cpu', None)
     for k, v in tp.items():
         if k.startswith('first dashboard'): print(f"(a kernel's first dashboard costs once {v:.2f} s more: widgets and the chart spec built through Altair)"); continue
         ref = tp['livelossplot (bare loop, same steps)'] if k in ('livelossplot', 'fastprogress') else bare
         print(f"{k:<40}{v:>10.1f}{100 * v / ref:>11.1f}%")
+    if raw and len(raw['bare']) > 1:  # paired: each repeat's variant over the same repeat's bare loop (drift cancels)
+        print(f"\nPaired ratios (variant / bare of the same repeat, {len(raw['bare'])} repeats): median, quartiles, "
+              "and the bare loop's spread (max / min - 1) across repeats")
+        for k in ('Run', 'Run + TrainingDashboard', 'bare + LiveLoss'):
+            r = sorted(100 * v / b for v, b in zip(raw[k], raw['bare']))
+            q = statistics.quantiles(r, n=4) if len(r) > 2 else [r[0], 0, r[-1]]
+            print(f"{k:<40}{statistics.median(r):>10.1f}%  (quartiles {q[0]:.1f} - {q[2]:.1f} %)")
+        print(f"bare loop spread across repeats: {100 * (max(raw['bare']) / min(raw['bare']) - 1):.1f} %")
+        tp['raw'] = raw
+    if raw_cpu:  # steps per second of the kernel's CPU time (every thread: training, chart sender, comms)
+        print("\nCPU cost: steps per CPU second of the kernel process (all threads), % of the bare loop's; median of "
+              "repeats, then paired (each repeat's over the same repeat's bare) with quartiles")
+        print(f"{'variant':<40}{'steps/CPU s':>12}{'% of bare':>11}{'paired':>9}  quartiles")
+        for k, v in raw_cpu.items():
+            ref = raw_cpu['livelossplot (bare loop, same steps)' if k in ('livelossplot', 'fastprogress') else 'bare']
+            r = sorted(100 * a / b for a, b in zip(v, ref))
+            q = statistics.quantiles(r, n=4) if len(r) > 2 else [r[0], 0, r[-1]]
+            print(f"{k:<40}{statistics.median(v):>12.1f}{100 * statistics.median(v) / statistics.median(ref):>10.1f}%"
+                  f"{statistics.median(r):>8.1f}%  {q[0]:.1f} - {q[2]:.1f} %")
+        print(f"bare loop spread (CPU) across repeats: {100 * (max(raw_cpu['bare']) / min(raw_cpu['bare']) - 1):.1f} %")
+        tp['raw_cpu'] = raw_cpu
 
 
 def report_updates(res, sizes):
