@@ -315,7 +315,8 @@ def placeholder_svg(message:str, # what to say (escaped)
 
 # %% ../nbs/11b_vegachart.ipynb #3b5beaab
 _SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for readers and pointers: not in a picture
-                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
+                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>'  # empty frames
+                        r'|(?<=class="mark-line role-mark) [^"]+')  # a line's mark name (its kind and role stay)
 _DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
 _DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*"|[xy][12]="0")')
 _GROUP = re.compile(r'<g>|</g>|<g\b')
