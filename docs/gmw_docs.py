@@ -149,7 +149,8 @@ def live_rows(state:dict) -> list[dict]:
 
 def chart_spec(state:dict) -> dict:
     "The Vega-Lite spec of a chart model with its final data inlined (`LiveChart` rows, `LatentMap` marks)."
-    spec = dict(state.get('spec') or {})
+    from gmwidgets.vegachart import unpack_spec
+    spec = dict(unpack_spec(state.get('spec') or {}))
     if 'series_names' in state: spec['data'] = {'name': state.get('data_name', 'points'), 'values': live_rows(state)}
     if 'marks' in state:
         spec['datasets'] = {**spec.get('datasets', {}), state.get('marks_name', 'marks'): list(state['marks'])}

@@ -33,7 +33,9 @@ def sample_controls(model, # anything with a `sample(n, **controls)` method
     return {c: (None if ps[c].default is inspect.Parameter.empty else ps[c].default) for c in CONTROLS if c in ps}
 
 # %% ../nbs/14_sampler.ipynb #f111132f
-_STYLE = {'description_width': 'initial'}
+def _style(widget:type):
+    "The style of every control of class `widget`: descriptions at their own width (shared: saved once)."
+    return shared_style(widget, description_width='initial')
 
 _CHECKED = tuple(inspect.signature(check_controls).parameters)  # the controls `check_controls` knows
 
@@ -55,30 +57,30 @@ def control_widget(name:str, # one of `CONTROLS`
     "A widget for the sampling control `name`, starting at `default`; its range includes `default`."
     v, lay, plain = check_control(name, default), shared_layout(width='auto'), shared_layout()  # shared: saved once
     if name == 'seed':
-        return W.IntText(value=0 if v is None else int(v), description='seed', style=_STYLE,
+        return W.IntText(value=0 if v is None else int(v), description='seed', style=_style(W.IntText),
                          layout=shared_layout(width='130px'))
     if name == 'temperature':
         t = 1.0 if v is None else float(v)
         e = math.log10(t)
         return W.FloatLogSlider(value=t, base=10, min=min(-1.5, e), max=max(0.75, e), step=0.025,
-                                description='temperature', style=_STYLE, readout_format='.2f',
+                                description='temperature', style=_style(W.FloatLogSlider), readout_format='.2f',
                                 layout=plain)
     if name == 'top_k':
         k = 0 if v is None else int(v)
-        return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)', style=_STYLE,
-                                layout=W.Layout(width='160px'))
+        return W.BoundedIntText(value=k, min=0, max=max(1_000_000, k), description='top-k (0: off)',
+                                style=_style(W.BoundedIntText), layout=shared_layout(width='160px'))
     if name == 'top_p':
         p = 1.0 if v is None else float(v)
-        return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p', style=_STYLE,
-                             layout=plain)
+        return W.FloatSlider(value=p, min=min(0.05, p), max=1.0, step=0.05, description='top-p',
+                             style=_style(W.FloatSlider), layout=plain)
     if name == 'length':
         L = 32 if v is None else int(v)
         return W.IntSlider(value=L, min=1, max=min(MAX_LENGTH, max(256, 2 * L)), description='max length',
-                           style=_STYLE, layout=plain)
+                           style=_style(W.IntSlider), layout=plain)
     if name == 'prefix':
-        return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_STYLE, layout=lay)
+        return W.Text(value=v or '', placeholder='prefix', description='prefix', style=_style(W.Text), layout=lay)
     s = 50 if v is None else int(v)  # steps
-    return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_STYLE, layout=plain)
+    return W.IntSlider(value=s, min=1, max=max(1000, s), description='steps', style=_style(W.IntSlider), layout=plain)
 
 # %% ../nbs/14_sampler.ipynb #b18c502e
 def control_value(name:str, # one of `CONTROLS`
@@ -151,9 +153,10 @@ class SamplerWidget(W.VBox):
         self.model, self.data, self.run, self.debounce, self.path_frames = model, data, run, debounce, path_frames
         self.kind = getattr(data, 'kind', None)  # 'text', 'series', or None: decided by the first sample
         self.controls = self._make_controls(controls or {})
-        self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples', style=_STYLE,
+        self.n = W.BoundedIntText(value=int(n), min=1, max=MAX_SAMPLES, description='samples',
+                                  style=_style(W.BoundedIntText),
                                   layout=shared_layout(width='130px'))
-        self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=W.Layout(width='40px'),
+        self.dice_button = W.Button(icon='random', tooltip='roll a new seed', layout=shared_layout(width='40px'),
                                     disabled=self.seed is None)
         self.dice_button.on_click(self.roll)
         plain, text_style = shared_layout(), shared_style(W.HTML)  # shared: saved once in a notebook
@@ -374,7 +377,8 @@ def _make_path_controls(self:SamplerWidget) -> W.Box:
     "The denoising step slider, its play button (linked in the browser) and label; hidden until a path arrives."
     self.denoise_play = W.Play(value=0, min=0, max=0, interval=200, show_repeat=False,
                                tooltip='play the denoising steps')
-    self.denoise_step = W.IntSlider(value=0, min=0, max=0, description='denoising step', readout=False, style=_STYLE)
+    self.denoise_step = W.IntSlider(value=0, min=0, max=0, description='denoising step', readout=False,
+                                    style=_style(W.IntSlider))
     self._play_link = W.jslink((self.denoise_play, 'value'), (self.denoise_step, 'value'))
     self.denoise_label = W.HTML(layout=shared_layout(), style=shared_style(W.HTML))
     self.denoise_step.observe(self._step_changed, names='value')

@@ -21,9 +21,9 @@ from .charts import DATA_NAME
 
 # %% auto #0
 __all__ = ['PACK_MIN', 'CHART_FORMATS', 'renderer', 'static_text', 'compact_js', 'view_source', 'view_esm', 'chart_esm',
-           'view_code_reply', 'vega_source', 'vega_key', 'compact_data', 'pack_data', 'shared_layout', 'shared_style',
-           'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes', 'save_bytes',
-           'placeholder_svg', 'relative_path', 'path_vertices', 'small_svg', 'picture_svg', 'charts_in',
+           'view_code_reply', 'vega_source', 'vega_key', 'compact_data', 'pack_spec', 'unpack_spec', 'shared_layout',
+           'shared_style', 'VegaChart', 'file_format', 'chart_format', 'vl_render', 'ChartRenderer', 'spec_bytes',
+           'save_bytes', 'placeholder_svg', 'relative_path', 'path_vertices', 'small_svg', 'picture_svg', 'charts_in',
            'show_with_pictures']
 
 # %% ../nbs/11b_vegachart.ipynb #9a34c720
@@ -121,16 +121,23 @@ def compact_data(spec:dict, # a Vega-Lite spec
     return walk(spec)
 
 # %% ../nbs/11b_vegachart.ipynb #7b2c0012
-PACK_MIN = 4_000  # characters of CSV from which a dataset travels gzipped
+PACK_MIN = 1_000  # characters of JSON from which a spec travels gzipped (a LiveChart's: 2.9 KB -> 0.7 KB)
 
-def pack_data(spec:dict, # a spec from `compact_data` (datasets as CSV text)
+def pack_spec(spec:dict, # a Vega-Lite spec
              ) -> dict:
-    "`spec` with each CSV dataset of `PACK_MIN` characters or more as 'gz:' + base64 of its gzip."
-    sets = spec.get('datasets')
-    if not isinstance(sets, dict): return spec
-    pack = lambda t: 'gz:' + base64.b64encode(gzip.compress(t.encode(), 9, mtime=0)).decode()
-    return {**spec, 'datasets': {k: pack(v) if isinstance(v, str) and len(v) >= PACK_MIN else v
-                                 for k, v in sets.items()}}
+    "`spec` as the `spec` trait sends it: `compact_data`, then `{'gz': base64 of its gzipped JSON}` if it is large."
+    spec = compact_data(spec)
+    try: text = json.dumps(spec, separators=(',', ':'), allow_nan=False)
+    except (TypeError, ValueError): return spec  # not plain JSON: sent as it is
+    if len(text) < PACK_MIN: return spec
+    return {'gz': base64.b64encode(gzip.compress(text.encode(), 9, mtime=0)).decode()}
+
+def unpack_spec(spec:dict, # a spec as the `spec` trait sent it (packed or plain)
+               ) -> dict:
+    "The spec `pack_spec` packed (a plain spec is returned as it is)."
+    if isinstance(spec, dict) and list(spec) == ['gz'] and isinstance(spec['gz'], str):
+        return json.loads(gzip.decompress(base64.b64decode(spec['gz'])))
+    return spec
 
 # %% ../nbs/11b_vegachart.ipynb #3c146cf7
 _SHARED = {}  # (class, settings) -> the shared instance
@@ -155,7 +162,7 @@ def shared_style(widget:type, # a widget class of ipywidgets (`W.Button`, `W.HTM
 class VegaChart(anywidget.AnyWidget):
     "Shows an Altair chart (or a Vega-Lite dict) through gmwidgets' offline Vega runtime."
     _esm = chart_esm('livechart.js')
-    spec = T.Dict().tag(sync=True, to_json=lambda s, _: pack_data(compact_data(s)))  # Vega-Lite; data: CSV, gzip
+    spec = T.Dict().tag(sync=True, to_json=lambda s, _: pack_spec(s))  # Vega-Lite; data: CSV; gzipped if large
     streaming = T.Bool(False).tag(sync=True)  # LiveChart: rows are streamed into `data_name`
     data_name = T.Unicode(DATA_NAME).tag(sync=True)  # the named dataset rows go to
     js_error = T.Unicode('').tag(sync=True)  # the last error the browser met ('' if none)
@@ -308,7 +315,8 @@ def placeholder_svg(message:str, # what to say (escaped)
 
 # %% ../nbs/11b_vegachart.ipynb #3b5beaab
 _SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for readers and pointers: not in a picture
-                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>')  # empty frames
+                        r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>'  # empty frames
+                        r'|(?<=class="mark-line role-mark) [^"]+')  # a line's mark name (its kind and role stay)
 _DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
 _DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*"|[xy][12]="0")')
 _GROUP = re.compile(r'<g>|</g>|<g\b')

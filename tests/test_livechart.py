@@ -110,6 +110,16 @@ def test_spec_and_toggles():
     ch.close()
 
 
+def test_the_spec_travels_gzipped_and_comes_back_whole():
+    from gmwidgets.vegachart import compact_data, unpack_spec
+    ch = LiveChart(['loss', 'kl'], idle_finalize_s=None)
+    sent = ch.get_state()['spec']  # what the page and the saved notebook get
+    assert list(sent) == ['gz'] and len(json.dumps(sent)) < len(json.dumps(ch.spec)) / 2
+    assert unpack_spec(sent) == compact_data(ch.spec)  # what vegaload.js's unpackSpec gives Vega
+    assert unpack_spec(ch.spec) is ch.spec  # a plain spec (the Runs panel's feed) is taken as it is
+    ch.close()
+
+
 def test_static_fallback_and_bundle_in_package():
     assert (files('gmwidgets') / 'static' / 'vega.js').is_file()
     assert (files('gmwidgets') / 'static' / 'livechart.js').is_file()

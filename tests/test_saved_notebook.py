@@ -10,15 +10,15 @@ sys.path.insert(0, str(REPO/'docs'))
 from gmw_docs import saved_executed  # the executed notebooks the kernel tier keeps for the docs build
 
 pytestmark = pytest.mark.kernel
-# The issue asks for <= 100 KB; measured here 114 KB (session 3: 179 KB; before it 272 KB; main at the start: 1,249 KB,
-# of which 918 KB was the Vega runtime). Each widget's ESM is a 2 KB loader (the view code comes from the server), the
-# dashboard's controls are one anywidget, the final rows are packed before gzip, large inline datasets are gzipped and
-# pictures draw lines in relative whole pixels. What is left, as saved (`python tools/nbsize.py` on the saved file):
-# the two SVG pictures (~30 KB: axes, grid and labels are most of it), the sampler's ipywidgets (~20 KB with their
-# layouts and styles: 14_sampler is still built from ipywidgets), the specs (~13 KB, the sines chart's gzipped CSV
-# ~7 KB of it), the dashboard chart's packed rows (~8 KB base64), three loaders (~7 KB) and the JSON indentation. This
-# bound catches any of the savings or the runtime coming back.
-MAX_BYTES = 120_000
+# The issue asks for <= 100 KB; measured here 98.8 KB (session 4 before: 114 KB; session 3: 179 KB; before it 272 KB;
+# main at the start: 1,249 KB, of which 918 KB was the Vega runtime). Each widget's ESM is a 2 KB loader (the view code
+# comes from the server), the dashboard's controls are one anywidget, the final rows are packed before gzip, large
+# specs travel gzipped (`pack_spec`), the sampler's controls share their styles and layouts, and pictures draw lines in
+# relative whole pixels. What is left, as saved (`python tools/nbsize.py` on the saved file): the two SVG pictures
+# (~29 KB: axes, grid and labels are most of it), the three charts' specs (~8 KB gzipped, the sines chart's CSV most of
+# it), the dashboard chart's packed rows (~8 KB base64), three loaders (~7 KB), the sampler's ipywidgets (~17 KB, six
+# layouts of ~1.1 KB each) and the JSON indentation. This bound catches any of the savings or the runtime coming back.
+MAX_BYTES = 100_000
 STATE = 'application/vnd.jupyter.widget-state+json'
 
 

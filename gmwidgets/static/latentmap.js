@@ -27,11 +27,11 @@ async function render({ model, el }) {
   }
 
   async function embed() {
-    const spec = model.get("spec");
+    const spec = await unpackSpec(structuredClone(model.get("spec")));
     if (!spec || !Object.keys(spec).length) return;
     const { vegaEmbed } = await loadVega(model);
     state.finalize?.();
-    const res = await vegaEmbed(target, await unpackData(structuredClone(spec)), { actions: false, renderer: "svg" });
+    const res = await vegaEmbed(target, spec, { actions: false, renderer: "svg" });
     Object.assign(state, { view: res.view, finalize: res.finalize });
     state.view.addEventListener("click", onClick);
     await setMarks();

@@ -1,6 +1,6 @@
 // gmwidgets chart view (LiveChart and VegaChart): embeds a Vega-Lite spec with the bundled Vega (no CDN)
 // and, for a LiveChart, streams rows into its named dataset with Vega changesets. `loadVega`, `hidePicture`,
-// `showError` and `unpackData` come from vegaload.js, loaded before this file.
+// `showError` and `unpackSpec` come from vegaload.js, loaded before this file.
 
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
 
@@ -141,14 +141,14 @@ async function render({ model, el }) {
   const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));
 
   async function embed() {
-    const spec = model.get("spec");
+    const spec = await unpackSpec(model.get("spec"));
     if (!spec || !Object.keys(spec).length) { target.textContent = streaming ? "waiting for data…" : ""; return; }
     target.textContent = "";
     const { vegaEmbed } = await loadVega(model);
     const kept = state.view && streaming ? state.view.data(state.dataName) : null; // re-embed keeps the rows
     state.finalize?.();
     const opts = { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "canvas" };
-    const res = await vegaEmbed(target, await unpackData(structuredClone(spec)), opts);
+    const res = await vegaEmbed(target, structuredClone(spec), opts);
     Object.assign(state, { view: res.view, finalize: res.finalize, sticky: stickyPanels(spec) });
     if (!streaming) return;
     state.view.signal("smooth_on", model.get("smooth") != null);

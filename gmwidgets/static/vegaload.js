@@ -54,16 +54,22 @@ function loadVega(model) {
   return VEGA.get(key);
 }
 
-// A spec's large inline datasets come gzipped ("gz:" and base64, `pack_data`): the CSV text again, before Vega sees it.
-async function unpackData(spec) {
+// Text from base64 of gzip (`DecompressionStream`).
+async function gunzipText(b64) {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  return new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+}
+
+// A large spec travels gzipped, as {gz: base64} (`pack_spec`); a plain spec (the Runs panel's feed) is taken as it is,
+// and so are the gzipped inline datasets ("gz:" and base64) of notebooks saved before: the spec again, for Vega.
+async function unpackSpec(spec) {
+  const packed = spec && typeof spec.gz === "string" && Object.keys(spec).length === 1;
+  if (packed) spec = JSON.parse(await gunzipText(spec.gz));
   const sets = spec?.datasets;
   if (!sets || !Object.values(sets).some((v) => typeof v === "string" && v.startsWith("gz:"))) return spec;
   const out = { ...spec, datasets: { ...sets } };
   for (const [k, v] of Object.entries(sets)) {
-    if (typeof v !== "string" || !v.startsWith("gz:")) continue;
-    const bytes = Uint8Array.from(atob(v.slice(3)), (c) => c.charCodeAt(0));
-    const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
-    out.datasets[k] = await new Response(stream).text();
+    if (typeof v === "string" && v.startsWith("gz:")) out.datasets[k] = await gunzipText(v.slice(3));
   }
   return out;
 }
