@@ -235,11 +235,12 @@ class ChartRenderer:
     "vl-convert in a child process, so that rendering (which holds the GIL) never stalls the kernel's threads."
     def __init__(self): self.proc, self.lock, self.error = None, threading.Lock(), None
 
+    def _start(self):  # the child imports only vl-convert: it starts in ~0.2 s
+        src = _WORKER.format(vl_render=inspect.getsource(vl_render))
+        self.proc = subprocess.Popen([sys.executable, '-c', src], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+
     def _request(self, req:bytes) -> tuple[int, bytes]:
-        if self.proc is None or self.proc.poll() is not None:  # the child imports only vl-convert: it starts in ~0.2 s
-            src = _WORKER.format(vl_render=inspect.getsource(vl_render))
-            self.proc = subprocess.Popen([sys.executable, '-c', src], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL)
         self.proc.stdin.write(req); self.proc.stdin.flush()
         head = self.proc.stdout.read(9)  # waits without the GIL
         if len(head) < 9: raise RuntimeError(f"the render process ended (exit code {self.proc.poll()})")
@@ -252,10 +253,15 @@ def __call__(self:ChartRenderer, spec:dict, format:str, scale:float=1) -> bytes:
     "`spec` as PNG, SVG or HTML bytes (see `vl_render`), rendered in the child process."
     req = json.dumps({'spec': spec, 'format': format, 'scale': scale}).encode() + b'\n'
     with self.lock:
+        if self.proc is None or self.proc.poll() is not None:
+            try: self._start()
+            except OSError as e:  # no child process can start here: render in this one
+                self.error = e; return vl_render(spec, format, scale)
         try: ok, data = self._request(req)
-        except (OSError, RuntimeError) as e:  # no child process here: render in this one
+        except (OSError, RuntimeError) as e:  # the child died on this spec: never draw it in this process
             self.close(); self.error = e
-            return vl_render(spec, format, scale)
+            raise RuntimeError(f"the render process ended while drawing the chart as {format} ({e}); "
+                               "the next chart starts a new one") from e
     if ok: raise ValueError(f"vl-convert could not render the chart as {format}: {data.decode()}")
     return data
 
@@ -264,7 +270,9 @@ def close(self:ChartRenderer):
     "End the child process (a later call starts a new one)."
     p, self.proc = self.proc, None
     if p is None: return
-    for f in (p.stdin, p.stdout): f.close()  # the child's loop ends
+    for f in (p.stdin, p.stdout):  # the child's loop ends
+        try: f.close()
+        except OSError: pass  # the child is gone already
     try: p.wait(5)
     except subprocess.TimeoutExpired: p.kill(); p.wait()
 

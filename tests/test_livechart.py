@@ -136,6 +136,23 @@ def test_static_fallback_and_bundle_in_package():
     ch.close()
 
 
+def test_a_chart_that_kills_the_renderer_gets_a_placeholder_and_the_kernel_lives():
+    # vl-convert aborts its process on a term name with a control character (found by test_fuzz, which then took
+    # pytest down: the renderer used to draw the same spec again in this process after its child died)
+    from gmwidgets.vegachart import renderer
+    ch = LiveChart(['a\x00'], idle_finalize_s=None)
+    for k in range(5): ch.push(k, **{'a\x00': 1 / (k + 1)})
+    ch.flush()
+    svg = ch.picture()['image/svg+xml']
+    assert 'could not be drawn (RuntimeError)' in svg and isinstance(renderer.error, RuntimeError)
+    assert 'render process ended' in str(renderer.error)
+    ok = LiveChart(['loss'], idle_finalize_s=None)
+    for k in range(5): ok.push(k, loss=1 / (k + 1))
+    ok.flush()
+    assert 'could not be drawn' not in ok.picture()['image/svg+xml']  # the next chart gets a new render process
+    ch.close(); ok.close()
+
+
 def test_liveloss_logs_and_shows_values():
     dash = LiveLoss(idle_finalize_s=None)
     capture(dash.chart)
