@@ -185,6 +185,7 @@ for k in range(bench.n_points, {n}):
     if k % 1000 == 0: bench.push(k, valid_loss=1 / (k + 1))
 bench.flush(); bench.finalize()
 print(time.perf_counter() - t, len(bench.display_rows()))
+while bench._picture_thread is not None: time.sleep(0.05)  # the final picture is drawn: it does not overlap what follows
 '''
 
 
