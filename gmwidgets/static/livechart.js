@@ -168,7 +168,7 @@ function applyRows(state, names, msg, rows) {
   if (!changed && !msg.all) return Promise.resolve(view);
   // resize (a layout of the whole view): axis labels may need more room. With sticky domains only when one changed.
   const resize = moved || !state.sticky;
-  view.change(state.dataName, cs);
+  view.change(state.dataName, cs); state.drawn += 1;
   return (resize ? view.resize() : view).runAsync();
 }
 
@@ -194,7 +194,8 @@ async function render({ model, el }) {
   const streaming = model.get("streaming");
   const state = { view: null, finalize: null, timings: [], applied: 0, closed: false,
                   dataName: model.get("data_name"), sep: model.get("series_sep") ?? "", fields: new Map(),
-                  shown: new Map(), pending: new Map(), idleMs: IDLE_MS, idleTimer: null, deferred: 0 };
+                  shown: new Map(), pending: new Map(), idleMs: IDLE_MS, idleTimer: null, deferred: 0,
+                  drawn: 0 }; // drawn: updates that ran Vega
   el.__gmwidgets = state; // read by tests and benchmarks
   let queue = Promise.resolve();
   const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));
