@@ -93,3 +93,44 @@ def test_axis_domains_stick_until_a_point_falls_outside(lab):
                         "sticky.flush()")
     wait_until(lambda: covers(dom()['y'], -5, 3) and covers(dom()['x'], 1, 500), what='domains widened')
     lab.run_cell_source('sticky.close()')
+
+
+DEFER_SETUP = '''
+import numpy as np, pandas as pd
+from gmwidgets.runschart import RunsChart
+s = np.arange(1, 1001) * 100
+defer = RunsChart(pd.DataFrame({'step': s, 'loss': 1 + 1 / s}), rate_hz=1000, idle_finalize_s=None)
+defer.flush()
+defer
+'''
+
+# JS: the view's last step on show, how many series wait, and how many update messages the page has applied.
+_SHOWN = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidgets;
+  if (!s || !s.view) return null;
+  const steps = s.view.data('points').map((d) => d.step);
+  return {last: Math.max(...steps), pending: s.pending.size, deferred: s.deferred, applied: s.applied}; }'''
+
+
+def test_changes_that_move_no_pixel_wait_for_one_that_does(lab):
+    "A new point drawn on the pixels of the tail on show waits; a point that moves one, or a pause, draws it."
+    from harness import wait_until
+    lab.open(NOTEBOOK)
+    i = lab.state()['ncells']
+    lab.run_cell_source(DEFER_SETUP)
+    lab.charts(i).first.wait_for(timeout=60_000)
+    el = lambda: lab.output(i).element_handle()
+    shown = lambda: lab.page.evaluate(_SHOWN, el()) or {}
+    wait_until(lambda: shown().get('last') == 100_000, timeout=60, what='the run drawn')
+    lab.page.evaluate("(el) => { el.querySelector('.gmwidgets-chart').__gmwidgets.idleMs = 1e9; }", el())
+    push = lambda step, loss: lab.run_cell_source(f"defer.runs['run 1'].push({step}, loss={loss}); defer.flush()")
+    before = shown()['applied']
+    push(100_001, 1 + 1 / 100_001)  # 0.002 px further right, the same height: nothing to draw
+    wait_until(lambda: shown()['applied'] > before, what='the first update handled')
+    assert shown()['last'] == 100_000 and shown()['pending'] == 1 and shown()['deferred'] >= 1, shown()
+    push(100_002, 1.5)  # well above the tail: drawn now, with the point that waited
+    wait_until(lambda: shown()['last'] == 100_002, what='the visible update drawn')
+    assert shown()['pending'] == 0, shown()
+    lab.page.evaluate("(el) => { el.querySelector('.gmwidgets-chart').__gmwidgets.idleMs = 50; }", el())
+    push(100_003, 1.5)  # on the same pixels again: waits, then the pause draws it
+    wait_until(lambda: shown()['last'] == 100_003 and shown()['pending'] == 0, what='the waiting point drawn')
+    lab.run_cell_source('defer.close()')

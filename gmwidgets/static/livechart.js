@@ -3,6 +3,7 @@
 // `showError` and `unpackSpec` come from vegaload.js, loaded before this file.
 
 const COLS = 5; // a row: series id, step, value, ema, tail (1 while the point is provisional)
+const IDLE_MS = 250; // a series whose changes wait (see `deferred`) is applied after this long without an update
 
 function bytesOf(buf) {
   // DataView, typed array or ArrayBuffer -> its bytes
@@ -48,8 +49,9 @@ function seriesFields(state, name) {
 // the page keeps each domain with headroom and widens it only when a point falls outside: x to 1.25 times the step
 // span, y by 10 % of the span each side (of log10 of the values on a log scale, where values <= 0 are skipped).
 function stickyPanels(spec) {
-  const panels = spec?.usermeta?.gmwidgets?.sticky;
-  return panels ? panels.map((p) => ({ ...p, terms: new Set(p.terms), xd: null, yd: null })) : null;
+  const panels = spec?.usermeta?.gmwidgets?.sticky; // panel i draws with Vega-Lite's scales concat_i_x, concat_i_y
+  return panels ? panels.map((p, i) => ({ ...p, terms: new Set(p.terms), xd: null, yd: null,
+                                           sx: `concat_${i}_x`, sy: `concat_${i}_y` })) : null;
 }
 
 function widened(lo, hi, pad, log) {
@@ -88,29 +90,85 @@ function growDomains(state, ins, reset) {
   return changed;
 }
 
-// Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the
-// provisional rows of the listed series; then insert `rows`. One changeset, one run.
-function applyRows(state, names, msg, rows) {
-  const view = state.view, cs = view.changeset();
-  const replace = new Set(msg.replace ?? []);
-  if (msg.all) { cs.remove(() => true); state.tails = {}; }
-  else if (replace.size) {
-    const gone = new Set([...replace].map((i) => names[i]));
-    cs.remove((d) => gone.has(d.series));
+// Where rows of `term` fall on the canvas, in device pixels, in every panel that shows the term: a string, or null
+// where a panel's scales are unknown.
+function pixels(state, term, rows) {
+  const dpr = globalThis.devicePixelRatio || 1, px = (f, v) => Math.round(f(v) * dpr), out = [];
+  for (const p of state.sticky) if (p.terms.has(term)) {
+    const x = state.view.scale(p.sx), y = state.view.scale(p.sy);
+    if (!x || !y) return null;
+    for (const t of rows) out.push(px(x, t.step), px(y, t.value), px(y, t.ema));
   }
-  for (const sid of msg.tails ?? []) if (!replace.has(sid) && state.tails[sid]) cs.remove(state.tails[sid]);
-  for (const sid of [...replace, ...(msg.tails ?? [])]) state.tails[sid] = [];
-  const ins = new Array(rows.length / COLS);
+  return out.join();
+}
+
+// Deferred series (a live RunsChart, whose axis domains stay put): each update changes every live series, and a
+// changed series costs Vega its facet's collect, join, encode and bounds, then a redraw. Where the rows after a
+// series' last final point (its new final rows and its new tail) fall on the same pixels as the tail on show, the
+// picture would not change: the series waits (`state.pending`), its rows merged with the next update's, until they
+// move a pixel, a domain changes, or no update has come for `state.idleMs` (then every waiting series is applied,
+// so the last picture has every row).
+function deferred(state, name, p) {
+  if (!state.sticky) return false;
+  const now = pixels(state, seriesFields(state, name).term, state.shown.get(name) ?? []);
+  return now !== null && now === pixels(state, seriesFields(state, name).term, [...p.final, ...p.tail]);
+}
+
+// Put the waiting rows of series `name` into the changeset `cs`.
+function applyPending(state, cs, name) {
+  const p = state.pending.get(name);
+  if (!p) return;
+  state.pending.delete(name);
+  if (state.shown.has(name)) cs.remove(state.shown.get(name));
+  cs.insert(p.final).insert(p.tail);
+  state.shown.set(name, p.tail);
+}
+
+// Apply every waiting series now (one changeset, one run).
+function flushPending(state) {
+  if (!state.pending.size) return null;
+  const cs = state.view.changeset();
+  for (const name of [...state.pending.keys()]) applyPending(state, cs, name);
+  return state.view.change(state.dataName, cs).runAsync();
+}
+
+// Apply one update: `msg.all` replaces everything, `msg.replace` the listed series, `msg.tails` the provisional rows
+// of the listed series (new final rows come with them); one changeset, one run, none where every change waits.
+function applyRows(state, names, msg, rows) {
+  const view = state.view, cs = view.changeset(), got = new Map(), ins = new Array(rows.length / COLS);
   for (let i = 0, j = 0; i < rows.length; i += COLS, j++) {
-    const sid = rows[i];
-    const t = { ...seriesFields(state, names[sid]), step: rows[i + 1], value: rows[i + 2], ema: rows[i + 3] };
-    if (rows[i + 4]) (state.tails[sid] ??= []).push(t);
+    const name = names[rows[i]];
+    const t = { ...seriesFields(state, name), step: rows[i + 1], value: rows[i + 2], ema: rows[i + 3] };
+    if (!got.has(name)) got.set(name, { final: [], tail: [] });
+    got.get(name)[rows[i + 4] ? "tail" : "final"].push(t);
     ins[j] = t;
   }
-  cs.insert(ins);
+  const moved = growDomains(state, ins, msg.all); // a domain changed: every item is encoded again anyway
+  const whole = new Set(msg.all ? got.keys() : (msg.replace ?? []).map((i) => names[i]));
+  if (msg.all) { cs.remove(() => true); state.shown.clear(); state.pending.clear(); }
+  else if (whole.size) cs.remove((d) => whole.has(d.series));
+  for (const name of whole) {
+    state.pending.delete(name);
+    state.pending.set(name, got.get(name) ?? { final: [], tail: [] });
+    state.shown.delete(name); // removed above with the rest of the series
+  }
+  for (const name of (msg.tails ?? []).map((i) => names[i])) {
+    if (whole.has(name)) continue;
+    const g = got.get(name) ?? { final: [], tail: [] }, p = state.pending.get(name);
+    state.pending.set(name, p ? { final: p.final.concat(g.final), tail: g.tail } : g);
+  }
+  let changed = moved;
+  for (const [name, p] of [...state.pending]) {
+    if (!moved && !whole.has(name) && deferred(state, name, p)) continue;
+    applyPending(state, cs, name); changed = true;
+  }
+  clearTimeout(state.idleTimer);
+  if (state.pending.size) state.idleTimer = setTimeout(() => state.flushPending?.(), state.idleMs);
+  state.deferred += state.pending.size;
+  if (!changed && !msg.all) return Promise.resolve(view);
   // resize (a layout of the whole view): axis labels may need more room. With sticky domains only when one changed.
-  const resize = growDomains(state, ins, msg.all) || !state.sticky;
-  view.change(state.dataName, cs);
+  const resize = moved || !state.sticky;
+  view.change(state.dataName, cs); state.drawn += 1;
   return (resize ? view.resize() : view).runAsync();
 }
 
@@ -134,17 +192,21 @@ async function render({ model, el }) {
   const target = document.createElement("div");
   el.appendChild(target);
   const streaming = model.get("streaming");
-  const state = { view: null, finalize: null, tails: {}, timings: [], applied: 0, closed: false,
-                  dataName: model.get("data_name"), sep: model.get("series_sep") ?? "", fields: new Map() };
+  const state = { view: null, finalize: null, timings: [], applied: 0, closed: false,
+                  dataName: model.get("data_name"), sep: model.get("series_sep") ?? "", fields: new Map(),
+                  shown: new Map(), pending: new Map(), idleMs: IDLE_MS, idleTimer: null, deferred: 0,
+                  drawn: 0 }; // drawn: updates that ran Vega
   el.__gmwidgets = state; // read by tests and benchmarks
   let queue = Promise.resolve();
   const enqueue = (job) => (queue = queue.then(() => state.closed ? null : job()).catch((e) => showError(el, model, e)));
+  state.flushPending = () => enqueue(() => flushPending(state));
 
   async function embed() {
     const spec = await unpackSpec(model.get("spec"));
     if (!spec || !Object.keys(spec).length) { target.textContent = streaming ? "waiting for data…" : ""; return; }
     target.textContent = "";
     const { vegaEmbed } = await loadVega(model);
+    if (state.view && streaming) await flushPending(state);
     const kept = state.view && streaming ? state.view.data(state.dataName) : null; // re-embed keeps the rows
     state.finalize?.();
     const opts = { actions: { export: true, source: false, compiled: false, editor: false }, renderer: "canvas" };
@@ -171,6 +233,7 @@ async function render({ model, el }) {
   }
 
   async function onSmooth() {
+    await flushPending(state);
     state.view.signal("smooth_on", model.get("smooth") != null);
     await state.view.runAsync();
   }
@@ -179,7 +242,7 @@ async function render({ model, el }) {
   model.on("change:spec", () => enqueue(embed));
   if (streaming) model.on("change:smooth", () => enqueue(onSmooth));
   enqueue(embed);
-  return () => { state.closed = true; state.finalize?.(); };
+  return () => { state.closed = true; clearTimeout(state.idleTimer); state.finalize?.(); };
 }
 
 export default { render };
