@@ -5,13 +5,18 @@ autoregressive GRU and a SeriesVAE, each trained for a fixed wall-clock budget, 
     python benchmarks/bench_timeseries.py --datasets sines,stocks --seconds 120
     python benchmarks/bench_timeseries.py --seconds 20 --repeats 1 --disc-iterations 200 --pred-iterations 300  # a quick look
     python benchmarks/bench_timeseries.py --datasets sines,stocks --models gan,diffusion,vae,ar --jobs 8 --threads 2 --seconds 360 --decay  # many cores
+    python benchmarks/bench_timeseries.py --datasets stocks --models diffusion-200 --steps 4000 --decay --train-seeds 3 --score-on heldout  # 3 training seeds
+    python benchmarks/bench_timeseries.py --measure-steps 60 --threads 2 --datasets stocks --models diffusion-200  # steps in 600 s, extrapolated
 
 Scores follow TimeGAN's reference code (`gmwidgets.tseval`): discriminative = |accuracy - 0.5| of a post-hoc GRU
 classifier (2000 iterations), predictive = MAE on real windows of a GRU trained on synthetic ones to predict the last
 feature one step ahead (5000 iterations); mean ± std over `--repeats` seeds. "real" is the predictive score of the same
 GRU trained on the real windows themselves (the floor). Real windows = `--n-eval` windows of the train split (TimeGAN
 used all); as many synthetic windows are drawn. Published on Sines (disc / pred): TimeGAN 0.011 / 0.093, Diffusion-TS 0.006 / 0.093, real 0.094.
-Training budgets are wall time (the machine is shared), so the table also prints the steps each model made."""
+Training budgets are wall time (the machine is shared), so the table also prints the steps each model made; with
+`--steps` they are a step count instead (lr on a cosine over the steps with `--decay`), so a run at low priority trains
+the same model as one on an idle machine. `--train-seeds k` trains each model k times (seeds 0..k-1) and adds a table of
+mean ± std over the training seeds."""
 import argparse, json, math, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import multiprocessing as mp
