@@ -1,5 +1,6 @@
 """A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser
-with a timestep embedding, epsilon-prediction loss, and DDIM/DDPM sampling.
+with a timestep embedding, an epsilon- or x0-prediction loss (with Diffusion-TS's Fourier term), an exponential
+moving average of the weights, and DDIM/DDPM sampling.
 
 Docs: https://gmwidgets.github.io/gmwidgets/diffusion.html.md"""
 
@@ -7,7 +8,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/diffusion.html.md"""
 
 # %% ../nbs/05_diffusion.ipynb #cab1dc06
 from __future__ import annotations
-import math
+import copy, math
 from dataclasses import dataclass
 import torch
 import torch.nn as nn
@@ -17,7 +18,8 @@ from fastcore.basics import patch
 from .sampling import make_generator, evaluating
 
 # %% auto #0
-__all__ = ['cosine_schedule', 'DiffusionConfig', 'ResBlock1d', 'Denoiser', 'Diffusion', 'ddim_timesteps', 'ddim_step']
+__all__ = ['cosine_schedule', 'DiffusionConfig', 'ResBlock1d', 'Denoiser', 'fourier_loss', 'Diffusion', 'ddim_timesteps',
+           'ddim_step']
 
 # %% ../nbs/05_diffusion.ipynb #bdaabd5f
 def cosine_schedule(T:int=1000, # diffusion steps
@@ -43,6 +45,9 @@ class DiffusionConfig:
     kernel: int = 3           # convolution width
     timesteps: int = 1000     # diffusion steps of training (the paper's T)
     clip: bool = True         # clip the predicted x_0 to [-1, 1] while sampling
+    objective: str = 'eps'    # what the network predicts: 'eps' (the noise, DDPM) or 'x0' (the clean window)
+    fourier: float = 0.0      # weight of a Fourier-domain loss on the predicted x_0 (Diffusion-TS); 0: none
+    ema: float = 0.0          # decay of an exponential moving average of the weights, used for sampling; 0: none
 
 # %% ../nbs/05_diffusion.ipynb #d4eb62b1
 class ResBlock1d(nn.Module):
@@ -90,6 +95,13 @@ class Denoiser(nn.Module):
         return self.out(F.silu(h)).transpose(1, 2)  # (B, T, F) predicted noise
 
 # %% ../nbs/05_diffusion.ipynb #3bad93d8
+def fourier_loss(x0_hat:torch.Tensor, # (B, T, F) predicted windows
+                 x0:torch.Tensor,     # (B, T, F) true windows
+                ) -> torch.Tensor:
+    "Diffusion-TS's Fourier term: mean squared error of the real and imaginary parts of the spectra over time."
+    a, b = torch.fft.rfft(x0_hat, dim=1, norm='forward'), torch.fft.rfft(x0, dim=1, norm='forward')  # (B, T//2+1, F)
+    return F.mse_loss(torch.view_as_real(a), torch.view_as_real(b))
+
 class Diffusion(Saveable, nn.Module):
     ("DDPM for `(B, T, F)` windows in [0, 1]: cosine schedule, epsilon-prediction loss, DDIM/DDPM sampling; "
      "`save`/`load` from `Saveable`.")
@@ -103,7 +115,11 @@ class Diffusion(Saveable, nn.Module):
         betas, abar = cosine_schedule(c.timesteps)
         self.register_buffer('betas', betas.float(), persistent=False)
         self.register_buffer('alphas_cumprod', abar.float(), persistent=False)
+        if c.objective not in ('eps', 'x0'): raise ValueError(f"objective={c.objective!r}: expected 'eps' or 'x0'")
+        if not 0 <= c.ema < 1: raise ValueError(f"ema={c.ema}: need 0 <= ema < 1 (0: no moving average)")
+        if not c.fourier >= 0: raise ValueError(f"fourier={c.fourier}: need fourier >= 0")
         self.net = Denoiser(c)
+        self.ema_net = copy.deepcopy(self.net).requires_grad_(False) if c.ema > 0 else None
 
     @classmethod
     def for_data(cls, data, # a series dataset with `n_features` and `window`
@@ -119,17 +135,38 @@ class Diffusion(Saveable, nn.Module):
         ab = self.alphas_cumprod[t][:, None, None]   # (B, 1, 1)
         return ab.sqrt() * x0 + (1 - ab).sqrt() * eps
 
+    def predict(self, x:torch.Tensor, # (B, T, F) x_t
+                t:torch.Tensor,        # (B,) steps
+                net:nn.Module|None=None, # the denoiser to use (default: `self.net`)
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        "The predicted noise and clean window `(eps, x0)`, each (B, T, F), whichever of them the network outputs."
+        out = (net or self.net)(x, t)                                   # (B, T, F)
+        ab = self.alphas_cumprod[t][:, None, None]                      # (B, 1, 1)
+        if self.config.objective == 'eps': return out, (x - (1 - ab).sqrt() * out) / ab.sqrt()
+        return (x - ab.sqrt() * out) / (1 - ab).sqrt(), out
+
     def loss(self, batch:torch.Tensor, # (B, T, F) windows in [0, 1]
             ) -> dict[str, torch.Tensor]:
-        "`{'loss', 'mse'}`: mean squared error of the predicted noise at a uniformly drawn step."
-        if batch_kind(batch) != 'series' or batch.size(-1) != self.config.n_features:
-            raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={self.config.n_features}) float "
-                             "windows")
+        ("`{'loss', 'mse'}` (+ `'fourier'`): mean squared error of the network's output (noise or clean window) at a "
+         "uniformly drawn step, plus `fourier` times the squared error of the predicted x_0's spectrum.")
+        c = self.config
+        if batch_kind(batch) != 'series' or batch.size(-1) != c.n_features:
+            raise ValueError(f"batch of shape {tuple(batch.shape)}: expected (B, T, F={c.n_features}) float windows")
+        if self.training and torch.is_grad_enabled(): self.update_ema()
         x0 = batch * 2 - 1                                              # (B, T, F) in [-1, 1]
-        t = torch.randint(0, self.config.timesteps, (len(x0),), device=x0.device)
+        t = torch.randint(0, c.timesteps, (len(x0),), device=x0.device)
         eps = torch.randn_like(x0)
-        mse = F.mse_loss(self.net(self.q_sample(x0, t, eps), t), eps)
-        return {'loss': mse, 'mse': mse.detach()}
+        eps_hat, x0_hat = self.predict(self.q_sample(x0, t, eps), t)
+        mse = F.mse_loss(eps_hat, eps) if c.objective == 'eps' else F.mse_loss(x0_hat, x0)
+        if c.fourier == 0: return {'loss': mse, 'mse': mse.detach()}
+        four = fourier_loss(x0_hat, x0)
+        return {'loss': mse + c.fourier * four, 'mse': mse.detach(), 'fourier': four.detach()}
+
+    @torch.no_grad()
+    def update_ema(self):
+        "Move the averaged weights toward the current ones: `ema_w = d ema_w + (1 - d) w` (no-op without `ema`)."
+        if self.ema_net is None: return
+        for e, w in zip(self.ema_net.parameters(), self.net.parameters()): e.lerp_(w, 1 - self.config.ema)
 
 # %% ../nbs/05_diffusion.ipynb #1984a609
 def ddim_timesteps(T:int, # training steps
@@ -168,11 +205,11 @@ def _sample(self:Diffusion, n:int, seed:int|None, steps:int, eta:float, return_p
     ts, g = ddim_timesteps(c.timesteps, steps), make_generator(seed)
     dev = self.alphas_cumprod.device
     x = torch.randn(n, c.length, c.n_features, generator=g).to(dev)            # (n, T, F) x_T
-    path = [x]
+    path, net = [x], self.ema_net or self.net                                   # sample with the averaged weights
     for i, t in enumerate(ts):
         ab = self.alphas_cumprod[t].item()
         ab_prev = self.alphas_cumprod[ts[i + 1]].item() if i + 1 < len(ts) else 1.0
-        eps = self.net(x, torch.full((n,), t, dtype=torch.long, device=dev))     # (n, T, F)
+        eps, _ = self.predict(x, torch.full((n,), t, dtype=torch.long, device=dev), net)  # (n, T, F)
         z = torch.randn(x.shape, generator=g).to(dev) if eta > 0 else torch.zeros_like(x)
         x, _ = ddim_step(x, eps, ab, ab_prev, eta, z, c.clip)
         path.append(x)

@@ -96,3 +96,53 @@ def test_trains_with_run_and_samples_near_the_data():
 def test_bad_config_and_batch():
     with pytest.raises(ValueError, match='n_features=0'): Diffusion(0)
     with pytest.raises(ValueError, match=r'expected \(B, T, F=2\)'): small().loss(torch.rand(3, 8, 3))
+
+
+def test_predict_gives_noise_and_clean_window_consistently_for_both_objectives():
+    for objective in ('eps', 'x0'):
+        m = small(objective=objective)
+        torch.nn.init.normal_(m.net.out.weight)                   # a head that is not zero
+        x, t = torch.randn(3, 8, 2), torch.tensor([0, 50, 99])
+        eps, x0 = m.predict(x, t)
+        ab = m.alphas_cumprod[t][:, None, None]
+        assert torch.allclose(ab.sqrt() * x0 + (1 - ab).sqrt() * eps, x, atol=1e-4), objective  # x_t = q(x_0, eps)
+        assert torch.equal(m.net(x, t), eps if objective == 'eps' else x0)
+
+
+def test_x0_objective_with_fourier_loss_and_ema_trains_and_samples_near_the_data():
+    torch.manual_seed(0)
+    data = SeriesData.from_array(torch.full((200, 6, 1), 0.8) + 0.02 * torch.randn(200, 6, 1), scaler=None)
+    m = Diffusion.for_data(data, hidden=16, blocks=2, timesteps=100, objective='x0', fourier=1.0, ema=0.9)
+    before = [p.clone() for p in m.ema_net.parameters()]
+    run = Run(m, data, lr=3e-3, batch_size=64, max_steps=150, num_threads=1).start()
+    assert run.wait(60)
+    h = run.history
+    assert {'loss', 'mse', 'fourier'} <= set(h.columns) and h.loss.iloc[-20:].mean() < h.loss.iloc[:20].mean()
+    assert any(not torch.equal(a, b) for a, b in zip(before, m.ema_net.parameters()))  # the average followed
+    x = m.sample(64, seed=0, steps=20)
+    assert abs(x.mean().item() - 0.8) < 0.1
+
+
+def test_ema_moves_only_in_training_and_sampling_uses_it():
+    m = small(ema=0.5)
+    with torch.no_grad(): m.net.out.weight.fill_(0.1)
+    m.eval(); m.loss(torch.rand(4, 8, 2))                           # evaluation leaves the average alone
+    assert m.ema_net.out.weight.abs().sum() == 0
+    m.train(); m.loss(torch.rand(4, 8, 2))                          # training moves it halfway to the weights
+    assert torch.allclose(m.ema_net.out.weight, torch.full_like(m.net.out.weight, 0.05))
+    a = m.sample(2, seed=0, steps=3)
+    with torch.no_grad(): m.net.out.weight.fill_(5.0)               # the live weights do not change the samples
+    assert torch.equal(a, m.sample(2, seed=0, steps=3))
+
+
+def test_fourier_loss_is_zero_only_for_equal_windows():
+    from gmwidgets.diffusion import fourier_loss
+    x = torch.randn(4, 8, 2)
+    assert fourier_loss(x, x).item() == 0
+    assert fourier_loss(x + 0.1 * torch.randn_like(x), x).item() > 0
+
+
+def test_bad_objective_ema_and_fourier():
+    with pytest.raises(ValueError, match="objective='v'"): small(objective='v')
+    with pytest.raises(ValueError, match='ema=1'): small(ema=1.0)
+    with pytest.raises(ValueError, match='fourier=-1'): small(fourier=-1.0)
