@@ -306,22 +306,25 @@ def batches(self:TextData, split:str='train', # which split
 
 # %% ../nbs/01_data.ipynb #591f8f7b
 def bucket_rows(lengths:Sequence[int], # length of each item of the split
-                batch_size:int=64, # items per batch
+                batch_size:int=64, # items per batch on average: a batch holds about batch_size * mean length tokens
                 bucket:int=32, # batches a chunk of the shuffled order that is sorted by length
                 seed:int|None=None, # seed of the order (None: a fresh one)
                ) -> Iterator[np.ndarray]:
-    "Row numbers of each batch of one shuffled epoch, with items of similar length batched together."
+    "Row numbers of each batch of one shuffled epoch: items of similar length together, about equal tokens a batch."
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r}: need an integer >= 1")
     if not isinstance(bucket, (int, np.integer)) or bucket < 1:
         raise ValueError(f"bucket={bucket!r}: need an integer >= 1")
     rng, lengths = np.random.default_rng(seed), np.asarray(lengths)
-    order, chunk, rows = rng.permutation(len(lengths)), batch_size * bucket, []
-    for i in range(0, len(order), chunk):
-        c = order[i:i + chunk]
-        c = c[np.argsort(lengths[c], kind='stable')]  # shortest first within the chunk
-        rows += [c[j:j + batch_size] for j in range(0, len(c), batch_size)]
+    order, rows = rng.permutation(len(lengths)), []
+    budget = batch_size * lengths.mean() if len(lengths) else 0  # padded tokens a batch, as for mean-length items
+    for i in range(0, len(order), batch_size * bucket):
+        c = order[i:i + batch_size * bucket]
+        c, start = c[np.argsort(lengths[c], kind='stable')], 0  # shortest first within the chunk
+        for j in range(1, len(c) + 1):  # close a batch before the next item would take it over the budget
+            if j == len(c) or (j + 1 - start) * lengths[c[j]] > budget: rows.append(c[start:j]); start = j
     return (rows[k] for k in rng.permutation(len(rows)))
+
 
 # %% ../nbs/01_data.ipynb #65147407
 @patch
