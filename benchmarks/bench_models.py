@@ -119,6 +119,7 @@ def main():
     p.add_argument('--only', default=','.join(TASKS), help=f"comma-separated tasks from {list(TASKS)}")
     p.add_argument('--threads', type=int, default=2, help='torch threads (the DATA.md reference used 2)')
     p.add_argument('--scale', type=float, default=1.0, help='multiply every step budget (e.g. 0.1 for a smoke run)')
+    p.add_argument('--seed', type=int, default=0, help="seed of the model's initial weights and of the batch order")
     p.add_argument('--seconds', type=float, default=None,
                    help='train each task for this many seconds of wall time (the cosine runs over the time, not steps)')
     a = p.parse_args()
@@ -127,9 +128,9 @@ def main():
     for task in a.only.split(','):
         ds, make, cfg = TASKS[task]
         data = load(ds)
-        torch.manual_seed(0)
+        torch.manual_seed(a.seed)
         model = make(data)
-        cfg = {**cfg, 'max_steps': max(1, int(cfg['max_steps'] * a.scale))}
+        cfg = {**cfg, 'max_steps': max(1, int(cfg['max_steps'] * a.scale)), **({'seed': a.seed} if a.seed else {})}
         steps, secs, how = train(model, data, a.threads, **cfg, seconds=a.seconds)
         r = nll(model, data, 'test', batch_size=512)
         base = (f"uniform {math.log(len(data.vocab) - 3):.4f}" if ds == 'names'   # <pad>, <bos>, <unk> never predicted
