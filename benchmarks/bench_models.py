@@ -8,10 +8,11 @@ training on 2 threads (reference: 2.04 after 30 s, 1.97 after 60 s, ~1.95 after 
 `gru` is GRU 2x256 with warm-up, cosine decay to 0, decoupled weight decay and dropout 0.3; `gru-small` the same
 schedule on the quickstart's and tutorial's GRU 2x128 (dropout 0.1, batch 64 on average) trained on length-bucketed
 batches of about equal tokens (`data.bucketed(32)`), `gru-small-plain` the same on plain shuffled batches (`ema=0.998`
-in a task's settings adds an `EMA` callback), `gru-mid` on a GRU 2x192; `gru-constant`
-the earlier recipe (constant lr, dropout 0.1), kept for the comparison. Budgets are step counts, so a busy machine
-changes the wall time, not the result, unless `--seconds S` gives a wall-clock budget (the cosine then runs over the
-S seconds); the 5-minute figure in RESULTS.md: `--only gru-small --seconds 295 --threads 1` under the bench lock. The
+in a task's settings adds an `EMA` callback), `gru-mid` a GRU 2x192 (dropout 0.2) and `gru-wide` a GRU 2x256 (dropout
+0.25, batch 64), both bucketed; `gru-constant` the earlier recipe (constant lr, dropout 0.1), kept for the comparison.
+Budgets are step counts, so a busy machine changes the wall time, not the result, unless `--seconds S` gives a
+wall-clock budget (the cosine then runs over the S seconds); the 5-minute figures in RESULTS.md:
+`--only gru-mid --seconds 295 --threads 1` (and `gru-small`, `gru-wide`) under the bench lock. The
 table gives steps/s and the load average. Series NLL is in nats per step (summed over features); the baseline is an
 independent Gaussian per feature fitted on the train split."""
 import argparse, math, os, time
@@ -30,7 +31,11 @@ TASKS = {
     'gru-small-plain': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=128, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
     'gru-mid': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=192, layers=2, cell='gru', dropout=0.2),
-              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1,
+                   bucket=32)),
+    'gru-wide': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.25),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1,
+                   bucket=32)),
     'gru-constant': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=128, max_steps=1200)),
     'transformer': ('names', lambda d: TransformerLM.for_data(d, d_model=128, n_layers=4, n_heads=4, block_size=32, dropout=0.1),
