@@ -12,7 +12,7 @@ in a task's settings adds an `EMA` callback), `gru-mid` a GRU 2x192 (dropout 0.2
 0.25, batch 64), both bucketed; `gru-constant` the earlier recipe (constant lr, dropout 0.1), kept for the comparison.
 Budgets are step counts, so a busy machine changes the wall time, not the result, unless `--seconds S` gives a
 wall-clock budget (the cosine then runs over the S seconds); the 5-minute figures in RESULTS.md:
-`--only gru-mid --seconds 295 --threads 1` (and `gru-small`, `gru-wide`) under the bench lock. The
+`--only gru-wide --seconds 295 --threads 1` (and `gru-mid`, `gru-small`) under the bench lock. The
 table gives steps/s and the load average. Series NLL is in nats per step (summed over features); the baseline is an
 independent Gaussian per feature fitted on the train split."""
 import argparse, math, os, time
