@@ -6,10 +6,13 @@
 Targets (DESIGN.md, DATA.md, issue 20): the char GRU on `names` at <= 1.92 nats/char test NLL within 5 minutes of
 training on 2 threads (reference: 2.04 after 30 s, 1.97 after 60 s, ~1.95 after 2 min; uniform 3.2958, bigram 2.4645).
 `gru` is GRU 2x256 with warm-up, cosine decay to 0, decoupled weight decay and dropout 0.3; `gru-small` the same
-schedule on the quickstart's and tutorial's GRU 2x128 (dropout 0.1, batch 64), `gru-mid` on a GRU 2x192; `gru-constant`
-the earlier recipe (constant lr, dropout 0.1), kept for the comparison. Budgets are step counts, so a busy machine
-changes the wall time, not the result, unless `--seconds S` gives a wall-clock budget (the cosine then runs over the
-S seconds); the 5-minute figure in RESULTS.md: `--only gru-small --seconds 295 --threads 1` under the bench lock. The
+schedule on the quickstart's and tutorial's GRU 2x128 (dropout 0.1, batch 64 on average) trained on length-bucketed
+batches of about equal tokens (`data.bucketed(32)`), `gru-small-plain` the same on plain shuffled batches (`ema=0.998`
+in a task's settings adds an `EMA` callback), `gru-mid` a GRU 2x192 (dropout 0.2) and `gru-wide` a GRU 2x256 (dropout
+0.25, batch 64), both bucketed; `gru-constant` the earlier recipe (constant lr, dropout 0.1), kept for the comparison.
+Budgets are step counts, so a busy machine changes the wall time, not the result, unless `--seconds S` gives a
+wall-clock budget (the cosine then runs over the S seconds); the 5-minute figures in RESULTS.md:
+`--only gru-wide --seconds 295 --threads 1` (and `gru-mid`, `gru-small`) under the bench lock. The
 table gives steps/s and the load average. Series NLL is in nats per step (summed over features); the baseline is an
 independent Gaussian per feature fitted on the train split."""
 import argparse, math, os, time
@@ -23,9 +26,16 @@ TASKS = {
     'gru':   ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.3),
               dict(lr=3e-3, batch_size=128, max_steps=2000, warmup=100, schedule='cosine', weight_decay=0.1)),
     'gru-small': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=128, layers=2, cell='gru', dropout=0.1),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1,
+                   bucket=32)),
+    'gru-small-plain': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=128, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
     'gru-mid': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=192, layers=2, cell='gru', dropout=0.2),
-              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1)),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1,
+                   bucket=32)),
+    'gru-wide': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.25),
+              dict(lr=3e-3, batch_size=64, max_steps=4000, warmup=100, schedule='cosine', weight_decay=0.1,
+                   bucket=32)),
     'gru-constant': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=128, max_steps=1200)),
     'transformer': ('names', lambda d: TransformerLM.for_data(d, d_model=128, n_layers=4, n_heads=4, block_size=32, dropout=0.1),
@@ -54,22 +64,26 @@ class TimeBudget:
 
 
 def train(model, data, threads:int, lr:float, batch_size:int, max_steps:int, warmup:int=0, seconds:float|None=None,
-          **run_kw) -> tuple[int, float, str]:
-    "Train with `gmwidgets.train.Run` if it exists, else a plain AdamW loop; (steps, seconds, which)."
-    t0 = time.perf_counter()
-    try: from gmwidgets.train import Run
+          bucket:int=0, ema:float|None=None, **run_kw) -> tuple[int, float, str]:
+    ("Train with `gmwidgets.train.Run` if it exists, else a plain AdamW loop; (steps, seconds, which). `bucket`: "
+     "train on `data.bucketed(bucket)`; `ema`: an `EMA(ema)` callback, so the model ends with the averaged weights.")
+    t0, extra = time.perf_counter(), (f', bucket {bucket}' if bucket else '') + (f', EMA {ema:g}' if ema else '')
+    try: from gmwidgets.train import Run, EMA
     except ImportError: Run = None
+    if Run is not None and (bucket or ema):
+        if bucket: data = data.bucketed(bucket)
+        if ema: run_kw['callbacks'] = [*run_kw.get('callbacks', ()), EMA(ema)]
     if Run is not None and seconds:  # a time budget: the cosine runs over `seconds` of wall time, not over steps
         budget = TimeBudget(seconds)
         run = Run(model, data, lr=lr, batch_size=batch_size, max_steps=10**7, warmup=warmup, num_threads=threads,
-                  **{**run_kw, 'schedule': budget}, callbacks=[budget])
+                  **{**run_kw, 'schedule': budget, 'callbacks': [budget, *run_kw.get('callbacks', ())]})
         run.start(); run.wait()
-        return run.step_count, time.perf_counter() - t0, f'Run, {seconds:g} s'
+        return run.step_count, time.perf_counter() - t0, f'Run, {seconds:g} s{extra}'
     if Run is not None:
         run = Run(model, data, lr=lr, batch_size=batch_size, max_steps=max_steps, warmup=warmup, num_threads=threads,
                   **run_kw).start()
         run.wait()
-        return run.step_count, time.perf_counter() - t0, 'Run'
+        return run.step_count, time.perf_counter() - t0, 'Run' + extra
     opt, step = torch.optim.AdamW(model.parameters(), lr=lr), 0
     model.train()
     while step < max_steps:
@@ -110,6 +124,7 @@ def main():
     p.add_argument('--only', default=','.join(TASKS), help=f"comma-separated tasks from {list(TASKS)}")
     p.add_argument('--threads', type=int, default=2, help='torch threads (the DATA.md reference used 2)')
     p.add_argument('--scale', type=float, default=1.0, help='multiply every step budget (e.g. 0.1 for a smoke run)')
+    p.add_argument('--seed', type=int, default=0, help="seed of the model's initial weights and of the batch order")
     p.add_argument('--seconds', type=float, default=None,
                    help='train each task for this many seconds of wall time (the cosine runs over the time, not steps)')
     a = p.parse_args()
@@ -118,9 +133,9 @@ def main():
     for task in a.only.split(','):
         ds, make, cfg = TASKS[task]
         data = load(ds)
-        torch.manual_seed(0)
+        torch.manual_seed(a.seed)
         model = make(data)
-        cfg = {**cfg, 'max_steps': max(1, int(cfg['max_steps'] * a.scale))}
+        cfg = {**cfg, 'max_steps': max(1, int(cfg['max_steps'] * a.scale)), **({'seed': a.seed} if a.seed else {})}
         steps, secs, how = train(model, data, a.threads, **cfg, seconds=a.seconds)
         r = nll(model, data, 'test', batch_size=512)
         base = (f"uniform {math.log(len(data.vocab) - 3):.4f}" if ds == 'names'   # <pad>, <bos>, <unk> never predicted

@@ -6,7 +6,7 @@ Docs: https://gmwidgets.github.io/gmwidgets/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #19cc6efa
 from __future__ import annotations
-import functools, gzip, html, io, math, re, warnings
+import copy, functools, gzip, html, io, math, re, warnings
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
@@ -20,8 +20,9 @@ from .core import register_dataset, dataset_entries
 # %% auto #0
 __all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices', 'check_split_sizes',
            'time_split_indices', 'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData',
-           'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler', 'StandardScaler',
-           'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
+           'bucket_rows', 'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler',
+           'StandardScaler', 'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences',
+           'datasets']
 
 # %% ../nbs/01_data.ipynb #7942aa3d
 SPLITS = ('train', 'valid', 'test')
@@ -204,6 +205,7 @@ def decode(self:Vocab, ids, # token ids: a list, 1-D array or 1-D tensor
 class TextData:
     "Texts split into train/valid/test with a vocabulary; yields `(B, T)` batches of token ids."
     kind = 'text'
+    bucket = 0  # shuffled batches: sort chunks of `bucket` batches by length (`bucketed`); 0: plain shuffle
 
     def __init__(self, splits:dict[str, list[str]], # texts of each split
                  vocab:Vocab, # the vocabulary that encodes them
@@ -295,10 +297,44 @@ def batches(self:TextData, split:str='train', # which split
                      shuffle:bool=True, # visit texts in a random order
                      seed:int|None=None, # seed of that order (None: a fresh one)
                     ) -> Iterator[torch.Tensor]:
-    "One epoch of `(B, T)` token-id batches of `split`."
+    "One epoch of `(B, T)` token-id batches of `split` (length-bucketed when shuffled and `self.bucket`)."
     _check_split_name(split)
     ids = self._ids[split]
-    return (self.collate([ids[i] for i in rows]) for rows in batch_rows(len(ids), batch_size, shuffle, seed))
+    rows = (bucket_rows([len(r) for r in ids], batch_size, self.bucket, seed) if shuffle and self.bucket
+            else batch_rows(len(ids), batch_size, shuffle, seed))
+    return (self.collate([ids[i] for i in r]) for r in rows)
+
+# %% ../nbs/01_data.ipynb #591f8f7b
+def bucket_rows(lengths:Sequence[int], # length of each item of the split
+                batch_size:int=64, # items per batch on average: a batch holds about batch_size * mean length tokens
+                bucket:int=32, # batches a chunk of the shuffled order that is sorted by length
+                seed:int|None=None, # seed of the order (None: a fresh one)
+               ) -> Iterator[np.ndarray]:
+    "Row numbers of each batch of one shuffled epoch: items of similar length together, about equal tokens a batch."
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r}: need an integer >= 1")
+    if not isinstance(bucket, (int, np.integer)) or bucket < 1:
+        raise ValueError(f"bucket={bucket!r}: need an integer >= 1")
+    rng, lengths = np.random.default_rng(seed), np.asarray(lengths)
+    order, rows = rng.permutation(len(lengths)), []
+    budget = batch_size * lengths.mean() if len(lengths) else 0  # padded tokens a batch, as for mean-length items
+    for i in range(0, len(order), batch_size * bucket):
+        c = order[i:i + batch_size * bucket]
+        c, start = c[np.argsort(lengths[c], kind='stable')], 0  # shortest first within the chunk
+        for j in range(1, len(c) + 1):  # close a batch before the next item would take it over the budget
+            if j == len(c) or (j + 1 - start) * lengths[c[j]] > budget: rows.append(c[start:j]); start = j
+    return (rows[k] for k in rng.permutation(len(rows)))
+
+
+# %% ../nbs/01_data.ipynb #65147407
+@patch
+def bucketed(self:TextData, bucket:int=32, # batches a length-sorted chunk (see `bucket_rows`); 0: plain shuffle
+            ) -> TextData:
+    "A copy of the data (sharing its texts) whose shuffled batches are length-bucketed."
+    if not isinstance(bucket, (int, np.integer)) or bucket < 0:
+        raise ValueError(f"bucket={bucket!r}: need an integer >= 0")
+    d = copy.copy(self); d.bucket = int(bucket)
+    return d
 
 # %% ../nbs/01_data.ipynb #999fc6f1
 @patch

@@ -18,7 +18,7 @@ from .core import atomic_write, check_number, check_terms
 from .loaders import as_data, batch_len, batch_to, batches_per_epoch, describe_batch, loss_of
 
 # %% auto #0
-__all__ = ['RunConfig', 'lr_factor', 'RunError', 'valid_terms', 'Run']
+__all__ = ['RunConfig', 'lr_factor', 'RunError', 'valid_terms', 'Run', 'EMA']
 
 # %% ../nbs/10_train.ipynb #55d8b5fc
 _OPTIMIZERS = {'adamw': torch.optim.AdamW, 'adam': torch.optim.Adam, 'sgd': torch.optim.SGD}
@@ -619,6 +619,28 @@ def dashboard(self:Run):
     "A `TrainingDashboard` of this run, once `gmwidgets.dashboard` (the view layer) is imported: it replaces this."
     raise RuntimeError("run.dashboard() comes with the view layer: `import gmwidgets.dashboard` first "
                        "(or show `TrainingDashboard(run)`)")
+
+# %% ../nbs/10_train.ipynb #45ebe289
+class EMA:
+    "Callback: an exponential moving average of the model's weights, put into the model when the run ends."
+    def __init__(self, decay:float=0.998): # weight of the old average a step (it spans about 1 / (1 - decay) steps)
+        if not 0 < check_number('decay', decay) < 1: raise ValueError(f"decay={decay}: need 0 < decay < 1")
+        self.decay, self.avg, self.raw = float(decay), None, None
+
+    def _params(self, run): return [q for q in run.model.parameters() if q.is_floating_point()]
+    def on_start(self, run):
+        if self.avg is None: self.avg = [q.detach().clone() for q in self._params(run)]
+    def on_step(self, run, step:int, terms:dict):
+        d = min(self.decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for a, q in zip(self.avg, self._params(run)): a.lerp_(q.detach(), 1 - d)
+    def on_end(self, run):
+        "Keep the trained weights in `raw` and put the average into the model."
+        with run.lock, torch.no_grad():
+            qs = self._params(run)
+            self.raw = [q.detach().clone() for q in qs]
+            for q, a in zip(qs, self.avg): q.copy_(a)
+    def __repr__(self): return f"EMA(decay={self.decay})"
 
 # %% ../nbs/10_train.ipynb #b1be100b
 from .hooks import run_hooks
