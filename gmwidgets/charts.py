@@ -56,9 +56,10 @@ def loss_panel(title:str, # panel title
     y = lambda f: alt.Y(f'{f}:Q', title=None, axis=alt.Axis(format='~g'),
                         scale=alt.Scale(type='log' if log_scale else 'linear', zero=False))
     base = alt.Chart(width=width, height=height).encode(x=alt.X('step:Q', title='step'), color=color)
-    raw = base.mark_line(strokeWidth=1, opacity=alt.expr(f"{SMOOTH_PARAM} ? 0.3 : 1")).encode(y=y('value'))
-    ema = base.mark_line(strokeWidth=2, opacity=alt.expr(f"{SMOOTH_PARAM} ? 1 : 0")).encode(y=y('ema'))
-    tips = base.mark_point(opacity=0, size=40).encode(y=y('value'),
+    # aria=False: no description sentence built for every point on every update (half a live update's time)
+    raw = base.mark_line(strokeWidth=1, opacity=alt.expr(f"{SMOOTH_PARAM} ? 0.3 : 1"), aria=False).encode(y=y('value'))
+    ema = base.mark_line(strokeWidth=2, opacity=alt.expr(f"{SMOOTH_PARAM} ? 1 : 0"), aria=False).encode(y=y('ema'))
+    tips = base.mark_point(opacity=0, size=40, aria=False).encode(y=y('value'),
         tooltip=[alt.Tooltip('series:N'), alt.Tooltip('step:Q'), alt.Tooltip('value:Q', format='.4g')])
     keep = alt.FieldOneOfPredicate(field='series', oneOf=list(names))
     layers = [raw] + [ema] * ema_layer + [tips] * tooltips
