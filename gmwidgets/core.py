@@ -12,9 +12,9 @@ import torch
 
 # %% auto #0
 __all__ = ['MODEL_FORMAT', 'MODEL_CLASSES', 'VOCAB_CLASS', 'MODEL_NAMES', 'batch_kind', 'SeqModel', 'Sampler', 'LatentModel',
-           'check_terms', 'make_config', 'check_number', 'SeqData', 'DatasetEntry', 'register_dataset', 'load_dataset',
-           'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version', 'model_metadata',
-           'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
+           'check_terms', 'make_config', 'check_number', 'check_integer', 'SeqData', 'DatasetEntry', 'register_dataset',
+           'load_dataset', 'dataset_entries', 'register_model', 'model_class', 'config_class', 'package_version',
+           'model_metadata', 'read_model_metadata', 'load_model', 'atomic_write', 'Saveable']
 
 # %% ../nbs/00_core.ipynb #f37b48ec
 def batch_kind(x:torch.Tensor, # a batch
@@ -69,13 +69,28 @@ def make_config(cls:type, # a config dataclass
 # %% ../nbs/00_core.ipynb #fa39a6b8
 import numbers
 
+def _is_number(v, integer:bool=False) -> bool:
+    "Is `v` a number (a whole one when `integer`)? Bools are not numbers here."
+    return not isinstance(v, bool) and isinstance(v, numbers.Integral if integer else numbers.Real)
+
 def check_number(name:str, # the argument's name, for the message
                  v, # its value
                  integer:bool=False, # a whole number is needed
                 ):
     "`v` if it is a number (a whole one when `integer`; bools are not numbers here), else a `TypeError` naming `name`."
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral if integer else numbers.Real):
+    if not _is_number(v, integer):
         raise TypeError(f"{name}={v!r}: need {'an integer' if integer else 'a number'}")
+    return v
+
+# %% ../nbs/00_core.ipynb #910504e3
+def check_integer(name:str, # the argument's name, for the message
+                  v, # its value
+                  least:int, # the smallest value allowed
+                 ):
+    "`v` if it is a whole number >= `least`, else a `TypeError` (not a whole number) or `ValueError` naming `name`."
+    need = f"{name}={v!r}: need an integer >= {least}"
+    if not _is_number(v, integer=True): raise TypeError(need)
+    if v < least: raise ValueError(need)
     return v
 
 # %% ../nbs/00_core.ipynb #23996eb8

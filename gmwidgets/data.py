@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import patch
-from .core import register_dataset, dataset_entries
+from .core import check_integer, register_dataset, dataset_entries
 
 # %% auto #0
 __all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices', 'check_split_sizes',
@@ -84,8 +84,7 @@ def batch_rows(n:int, # items in the split
                seed:int|None=None, # seed of that order (None: a fresh one)
               ) -> Iterator[np.ndarray]:
     "Row numbers of each batch of one epoch over `n` items."
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: need an integer >= 1")
+    check_integer('batch_size', batch_size, 1)
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     return (order[i:i + batch_size] for i in range(0, n, batch_size))
 
@@ -311,10 +310,7 @@ def bucket_rows(lengths:Sequence[int], # length of each item of the split
                 seed:int|None=None, # seed of the order (None: a fresh one)
                ) -> Iterator[np.ndarray]:
     "Row numbers of each batch of one shuffled epoch: items of similar length together, about equal tokens a batch."
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r}: need an integer >= 1")
-    if not isinstance(bucket, (int, np.integer)) or bucket < 1:
-        raise ValueError(f"bucket={bucket!r}: need an integer >= 1")
+    check_integer('batch_size', batch_size, 1); check_integer('bucket', bucket, 1)
     rng, lengths = np.random.default_rng(seed), np.asarray(lengths)
     order, rows = rng.permutation(len(lengths)), []
     budget = batch_size * lengths.mean() if len(lengths) else 0  # padded tokens a batch, as for mean-length items
@@ -331,9 +327,7 @@ def bucket_rows(lengths:Sequence[int], # length of each item of the split
 def bucketed(self:TextData, bucket:int=32, # batches a length-sorted chunk (see `bucket_rows`); 0: plain shuffle
             ) -> TextData:
     "A copy of the data (sharing its texts) whose shuffled batches are length-bucketed."
-    if not isinstance(bucket, (int, np.integer)) or bucket < 0:
-        raise ValueError(f"bucket={bucket!r}: need an integer >= 0")
-    d = copy.copy(self); d.bucket = int(bucket)
+    d = copy.copy(self); d.bucket = int(check_integer('bucket', bucket, 0))
     return d
 
 # %% ../nbs/01_data.ipynb #999fc6f1
@@ -376,9 +370,7 @@ def window_starts(L:int, # steps in the series
                   stride:int=1, # steps between window starts
                  ) -> np.ndarray:
     "First step of every window of `T` steps in a series of `L` steps."
-    if not isinstance(T, (int, np.integer)) or T < 1: raise ValueError(f"window={T!r}: need an integer >= 1")
-    if not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride={stride!r}: need an integer >= 1")
+    check_integer('window', T, 1); check_integer('stride', stride, 1)
     if T > L: raise ValueError(f"window={T} is longer than the series ({L} steps): need window <= {L}")
     return np.arange(0, L - T + 1, stride)
 

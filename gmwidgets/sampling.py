@@ -11,7 +11,7 @@ import math
 from contextlib import contextmanager
 import torch
 import torch.nn as nn
-from .core import check_number
+from .core import check_integer, check_number
 
 # %% auto #0
 __all__ = ['MAX_LENGTH', 'MAX_SEED', 'MIN_TEMPERATURE', 'MAX_TEMPERATURE', 'check_controls', 'filter_logits', 'next_token',
@@ -43,8 +43,7 @@ def check_controls(temperature:float=1.0, # divides the logits; > 0
         raise ValueError(f"length={length}: need an integer 1 <= length <= {MAX_LENGTH}")
     if seed is not None and not 0 <= check_number('seed', seed, True) <= MAX_SEED:
         raise ValueError(f"seed={seed}: need an integer 0 <= seed <= {MAX_SEED}, or None")
-    if steps is not None and check_number('steps', steps, True) < 1:
-        raise ValueError(f"steps={steps}: need an integer steps >= 1")
+    if steps is not None: check_integer('steps', steps, 1)
 
 # %% ../nbs/01a_sampling.ipynb #289e3db2
 def filter_logits(logits:torch.Tensor, # (B, V) next-token logits (already divided by the temperature)

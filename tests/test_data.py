@@ -165,6 +165,27 @@ def test_batch_order_by_seed_and_shuffle_flag():
     assert first(seed=5) == first(seed=5) and first(seed=5) != first(seed=6)
     assert d.decode(torch.tensor(first(shuffle=False))) == d.texts('train')[:8]
 
+@pytest.mark.parametrize('make, err, msg', [
+    (lambda: TextData.from_texts(NAMES).batches(batch_size=2.0), TypeError, r'batch_size=2\.0: need an integer >= 1'),
+    (lambda: TextData.from_texts(NAMES).batches(batch_size=True), TypeError, 'batch_size=True: need an integer >= 1'),
+    (lambda: TextData.from_texts(NAMES).bucketed(8).batches(batch_size=0), ValueError,
+     'batch_size=0: need an integer >= 1'),
+    (lambda: TextData.from_texts(NAMES).bucketed(1.5), TypeError, r'bucket=1\.5: need an integer >= 0'),
+    (lambda: TextData.from_texts(NAMES).bucketed(False), TypeError, 'bucket=False: need an integer >= 0'),
+    (lambda: TextData.from_texts(NAMES).bucketed(-1), ValueError, 'bucket=-1: need an integer >= 0'),
+    (lambda: sliding_windows(np.zeros((10, 2)), 4.0), TypeError, r'window=4\.0: need an integer >= 1'),
+    (lambda: sliding_windows(np.zeros((10, 2)), 4, stride=True), TypeError, 'stride=True: need an integer >= 1'),
+])
+def test_counts_that_are_not_whole_numbers_are_type_errors(make, err, msg):
+    "A size that is not a whole number (a float, a bool) is a TypeError, one below its bound a ValueError: both say so."
+    with pytest.raises(err, match=msg): make()
+
+def test_counts_take_numpy_integers():
+    d = TextData.from_texts(NAMES).bucketed(np.int64(4))
+    assert d.bucket == 4 and type(d.bucket) is int
+    assert [len(b) for b in d.batches('train', batch_size=np.int64(40), shuffle=False)] == [40, 40]
+    assert sliding_windows(np.zeros((10, 2)), np.int32(4), stride=np.int64(3)).shape == (3, 4, 2)
+
 def test_collate_pads_with_pad_id():
     d = TextData.from_texts(NAMES)
     x = d.collate([[1, 5, 2], [1, 2], [1, 6, 7, 8, 2]])
