@@ -291,16 +291,22 @@ def collate(self:TextData, seqs:Sequence[Sequence[int]], # token id lists of dif
 
 # %% ../nbs/01_data.ipynb #12706850
 @patch
+def _batch_rows(self:TextData, split:str, batch_size:int, shuffle:bool, seed:int|None) -> Iterator[np.ndarray]:
+    "Row numbers of each batch of one epoch of `split` (length-bucketed when shuffled and `self.bucket`)."
+    _check_split_name(split)
+    ids = self._ids[split]
+    return (bucket_rows([len(r) for r in ids], batch_size, self.bucket, seed) if shuffle and self.bucket
+            else batch_rows(len(ids), batch_size, shuffle, seed))
+
+@patch
 def batches(self:TextData, split:str='train', # which split
                      batch_size:int=64, # texts per batch
                      shuffle:bool=True, # visit texts in a random order
                      seed:int|None=None, # seed of that order (None: a fresh one)
                     ) -> Iterator[torch.Tensor]:
     "One epoch of `(B, T)` token-id batches of `split` (length-bucketed when shuffled and `self.bucket`)."
-    _check_split_name(split)
+    rows = self._batch_rows(split, batch_size, shuffle, seed)
     ids = self._ids[split]
-    rows = (bucket_rows([len(r) for r in ids], batch_size, self.bucket, seed) if shuffle and self.bucket
-            else batch_rows(len(ids), batch_size, shuffle, seed))
     return (self.collate([ids[i] for i in r]) for r in rows)
 
 # %% ../nbs/01_data.ipynb #591f8f7b
@@ -329,6 +335,16 @@ def bucketed(self:TextData, bucket:int=32, # batches a length-sorted chunk (see 
     "A copy of the data (sharing its texts) whose shuffled batches are length-bucketed."
     d = copy.copy(self); d.bucket = int(check_integer('bucket', bucket, 0))
     return d
+
+# %% ../nbs/01_data.ipynb #a5e8b09f
+@patch
+def n_batches(self:TextData, split:str='train', # which split
+                       batch_size:int=64, # texts per batch
+                       shuffle:bool=True, # as in `batches`: only shuffled epochs are bucketed
+                       seed:int|None=None, # seed of the shuffle (None: a fresh one); a bucketed count varies with it
+                      ) -> int:
+    "Batches in one epoch of `split`, as `batches` with the same arguments gives them."
+    return sum(1 for _ in self._batch_rows(split, batch_size, shuffle, seed))
 
 # %% ../nbs/01_data.ipynb #999fc6f1
 @patch

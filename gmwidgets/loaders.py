@@ -12,7 +12,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 # %% auto #0
-__all__ = ['batch_to', 'batch_len', 'describe_batch', 'loss_of', 'LoaderData', 'as_data', 'batches_per_epoch']
+__all__ = ['batch_to', 'batch_len', 'describe_batch', 'loss_of', 'LoaderData', 'as_data', 'batches_per_epoch',
+           'batches_in_epochs']
 
 # %% ../nbs/09_loaders.ipynb #5a49420d
 def _tensors(batch) -> list[torch.Tensor]:
@@ -150,7 +151,11 @@ def n(self:LoaderData, split:str='train') -> int|None:
     return _len(x) if isinstance(x, Dataset) else None
 
 @patch
-def n_batches(self:LoaderData, split:str='train', batch_size:int=64) -> int|None:
+def n_batches(self:LoaderData, split:str='train', # 'train' or 'valid'
+              batch_size:int=64, # rows a batch, for a Dataset or tensors (a DataLoader keeps its own)
+              shuffle:bool=False, # as in `batches`; the count does not depend on it
+              seed:int|None=None, # as in `batches`; the count does not depend on it
+             ) -> int|None:
     "Batches an epoch of `split` gives, or None when its source has no length."
     x = self.source(split)
     if isinstance(x, DataLoader) or not (_is_columns(x) or isinstance(x, Dataset)): return _len(x)
@@ -169,7 +174,21 @@ def as_data(data, # a `SeqData`, DataLoader, re-iterable of batches, Dataset, te
 
 def batches_per_epoch(data, # what `as_data` returned
                       batch_size:int, # the run's batch size
+                      seed:int|None=None, # the seed of the epoch's shuffle (a bucketed epoch's count depends on it)
                      ) -> int|None:
-    "Batches in one epoch of the 'train' split, or None when the data has no length."
-    if hasattr(data, 'n_batches'): return data.n_batches('train', batch_size)
+    "Batches in one shuffled epoch of the 'train' split, or None when the data has no length."
+    if hasattr(data, 'n_batches'): return data.n_batches('train', batch_size, shuffle=True, seed=seed)
     return math.ceil(data.n('train') / batch_size)
+
+def batches_in_epochs(data, # what `as_data` returned
+                      batch_size:int, # the run's batch size
+                      epochs:int, # passes over the 'train' split
+                      seed:int, # epoch `e` is shuffled with `seed + e`, as `Run` shuffles it
+                     ) -> int|None:
+    "Batches in `epochs` epochs of the 'train' split, or None when the data has no length."
+    total = 0
+    for e in range(epochs):
+        k = batches_per_epoch(data, batch_size, seed + e)
+        if k is None: return None
+        total += k
+    return total

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from .core import atomic_write, check_number, check_terms
-from .loaders import as_data, batch_len, batch_to, batches_per_epoch, describe_batch, loss_of
+from .loaders import as_data, batch_len, batch_to, batches_in_epochs, describe_batch, loss_of
 
 # %% auto #0
 __all__ = ['RunConfig', 'lr_factor', 'RunError', 'valid_terms', 'Run', 'EMA']
@@ -198,6 +198,7 @@ class Run:
         self.step_count, self.epoch, self._batch_in_epoch, self._elapsed = 0, 0, 0, 0.0
         self._rows, self.error, self.traceback, self.error_message = [], None, None, None
         self.callback_errors, self._warned, self._where = [], set(), 'the start of the run'
+        self._epoch_counts = {}           # (batch_size, epochs, seed) -> batches in those epochs, counted once
 
     def __repr__(self): return f"Run({self.name!r}, state={self.state!r}, step={self.step_count}, epoch={self.epoch})"
 
@@ -594,12 +595,18 @@ def _check_fits(ck:dict, model:torch.nn.Module, path):
 # %% ../nbs/10_train.ipynb #a0b6e9fa
 @patch(as_prop=True)
 def total_steps(self:Run) -> int|None:
-    ("Steps the run makes in all: the fewer of `max_steps` and `epochs` times batches per epoch; None if neither is "
-     "known.")
+    "Steps the run makes in all: the fewer of `max_steps` and the batches of its `epochs`; None if neither is known."
     c = self.config
-    per_epoch = batches_per_epoch(self.data, c.batch_size) if c.epochs is not None else None
-    budgets = [b for b in (c.max_steps, per_epoch and c.epochs * per_epoch) if b]
+    budgets = [b for b in (c.max_steps, c.epochs and self._batches_in_epochs()) if b]
     return min(budgets) if budgets else None
+
+@patch
+def _batches_in_epochs(self:Run) -> int|None:
+    "Batches in the run's `epochs` (epoch `e` shuffled with `seed + e`), counted once for each setting."
+    c = self.config
+    key = (c.batch_size, c.epochs, c.seed)
+    if key not in self._epoch_counts: self._epoch_counts[key] = batches_in_epochs(self.data, *key)
+    return self._epoch_counts[key]
 
 # %% ../nbs/10_train.ipynb #e2663bc6
 @patch(as_prop=True)

@@ -1,5 +1,5 @@
 "Behaviour of gmwidgets.data: vocabularies, text and series datasets, scalers, windows, built-in datasets."
-import fnmatch, gzip, re
+import fnmatch, gzip, math, re
 from collections import Counter
 from importlib.resources import files
 from pathlib import Path
@@ -185,6 +185,16 @@ def test_counts_take_numpy_integers():
     assert d.bucket == 4 and type(d.bucket) is int
     assert [len(b) for b in d.batches('train', batch_size=np.int64(40), shuffle=False)] == [40, 40]
     assert sliding_windows(np.zeros((10, 2)), np.int32(4), stride=np.int64(3)).shape == (3, 4, 2)
+
+def test_n_batches_counts_the_batches_an_epoch_yields():
+    "A length-bucketed epoch has more batches than n / batch_size, by an amount that depends on its shuffle."
+    plain = TextData.from_texts(['x' * (i % 13 + 1) for i in range(500)])
+    for d in (plain, plain.bucketed(4)):
+        for bs, seed in [(8, 0), (8, 1), (32, 2), (64, 3)]:
+            assert d.n_batches('train', bs, seed=seed) == len(list(d.batches('train', bs, seed=seed))), (d.bucket, bs)
+        assert d.n_batches('valid', 8, shuffle=False) == len(list(d.batches('valid', 8, shuffle=False)))
+    counts = {plain.bucketed(4).n_batches('train', 16, seed=s) for s in range(8)}
+    assert min(counts) > math.ceil(plain.n('train') / 16) and len(counts) > 1, counts
 
 def test_collate_pads_with_pad_id():
     d = TextData.from_texts(NAMES)

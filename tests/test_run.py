@@ -136,6 +136,23 @@ def test_epochs_honoured(data, bs, epochs, steps):
     assert list(h.epoch.value_counts().sort_index()) == [steps // epochs] * epochs
 
 
+def test_epochs_of_bucketed_text_end_the_cosine_schedule_with_the_last_batch():
+    ("A length-bucketed epoch has more batches than n / batch_size (how many depends on its shuffle): `total_steps` "
+     "counts the batches the epochs really give, so the cosine reaches its end with the run's last step, not before.")
+    from gmwidgets.autoregressive import RNNLM
+    from gmwidgets.data import TextData
+    d = TextData.from_texts(['x' * (i % 13 + 1) for i in range(200)]).bucketed(4)  # 160 train texts
+    yields = [len(list(d.batches('train', 16, seed=5 + e))) for e in range(3)]     # what each epoch really gives
+    assert sum(yields) > 3 * math.ceil(d.n('train') / 16)  # more than n / batch_size an epoch
+    run = Run(RNNLM.for_data(d, emb=8, hidden=8, layers=1), d, batch_size=16, epochs=3, seed=5, schedule='cosine',
+              lr=0.01)
+    assert run.total_steps == sum(yields)
+    assert run.start().wait(30) and run.state == 'finished'
+    assert run.step_count == run.total_steps == sum(yields)
+    assert list(run.history.epoch.value_counts().sort_index()) == yields
+    T = sum(yields)  # the update after k updates has lr * (1 + cos(pi k / T)) / 2: above 0 up to the last (k = T - 1)
+    assert run.history.lr.tolist() == pytest.approx([0.01 * (1 + math.cos(math.pi * k / T)) / 2 for k in range(T)])
+
 def test_max_steps_honoured_and_history_columns(data):
     run = Run(TinyGRU(), data, batch_size=16, max_steps=10, schedule='linear', warmup=2, lr=0.01).start()
     assert run.wait(10) and run.state == 'finished' and run.step_count == 10
