@@ -110,8 +110,9 @@ function pixels(state, term, rows) {
 // so the last picture has every row).
 function deferred(state, name, p) {
   if (!state.sticky) return false;
-  const now = pixels(state, seriesFields(state, name).term, state.shown.get(name) ?? []);
-  return now !== null && now === pixels(state, seriesFields(state, name).term, [...p.final, ...p.tail]);
+  const term = seriesFields(state, name).term;
+  const now = pixels(state, term, state.shown.get(name) ?? []);
+  return now !== null && now === pixels(state, term, [...p.final, ...p.tail]);
 }
 
 // Put the waiting rows of series `name` into the changeset `cs`.
