@@ -1,16 +1,36 @@
 """In a real JupyterLab: clicking a run in the overlay's legend (a real mouse click on the canvas) shows it alone, the
 other runs fade; clicking it again shows every run."""
 
+from harness import wait_until
+
 NOTEBOOK = 'nbs/16_runschart.ipynb'  # any notebook will do: the test appends its own cells
 
-SETUP = '''
+
+def chart_source(name:str, # the chart's variable in the kernel
+                 steps:str, # source of the steps `s`, e.g. 'np.arange(1, 51)'
+                 runs:str, # source of RunsChart's arguments (the histories over `s`, options)
+                ) -> str:
+    "Source of a cell that makes a RunsChart called `name`, sends it its rows and shows it."
+    return f'''
 import numpy as np, pandas as pd
 from gmwidgets.runschart import RunsChart
-s = np.arange(1, 51)
-chart = RunsChart(*[pd.DataFrame({'step': s, 'loss': 3 / s + k}) for k in range(3)])
-chart.flush()
-chart
+s = {steps}
+{name} = RunsChart({runs})
+{name}.flush()
+{name}
 '''
+
+
+def show_chart(lab, source:str):
+    "Open NOTEBOOK, run `source` in a new cell and wait for its chart: a function that gives the cell's output element."
+    lab.open(NOTEBOOK)
+    i = lab.state()['ncells']
+    lab.run_cell_source(source)
+    lab.charts(i).first.wait_for(timeout=60_000)
+    return lambda: lab.output(i).element_handle()
+
+
+SETUP = chart_source('chart', 'np.arange(1, 51)', "*[pd.DataFrame({'step': s, 'loss': 3 / s + k}) for k in range(3)]")
 
 # JS: page position of the legend symbol of `run` (walking the scenegraph: group offsets, the view's origin).
 _LEGEND_XY = '''([el, run]) => {
@@ -43,12 +63,7 @@ _OPACITY = '''(el) => {
 
 
 def test_clicking_a_run_in_the_legend_toggles_it(lab):
-    from harness import wait_until
-    lab.open(NOTEBOOK)
-    i = lab.state()['ncells']
-    lab.run_cell_source(SETUP)
-    lab.charts(i).first.wait_for(timeout=60_000)
-    el = lambda: lab.output(i).element_handle()
+    el = show_chart(lab, SETUP)
     opacity = lambda: lab.page.evaluate(_OPACITY, el())
     wait_until(lambda: sorted(opacity()) == ['run 1', 'run 2', 'run 3'], timeout=60, what='three runs drawn')
     assert opacity() == {'run 1': [1], 'run 2': [1], 'run 3': [1]}
@@ -60,14 +75,8 @@ def test_clicking_a_run_in_the_legend_toggles_it(lab):
     lab.run_cell_source('chart.close()')
 
 
-STICKY_SETUP = '''
-import numpy as np, pandas as pd
-from gmwidgets.runschart import RunsChart
-s = np.arange(1, 51)
-sticky = RunsChart(pd.DataFrame({'step': s, 'loss': 3 / s}), rate_hz=1000, idle_finalize_s=None)
-sticky.flush()
-sticky
-'''
+STICKY_SETUP = chart_source('sticky', 'np.arange(1, 51)',
+                            "pd.DataFrame({'step': s, 'loss': 3 / s}), rate_hz=1000, idle_finalize_s=None")
 
 # JS: the domains the page set for the first panel, and how many update messages it has applied.
 _DOMAINS = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidgets;
@@ -76,12 +85,8 @@ _DOMAINS = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidge
 
 def test_axis_domains_stick_until_a_point_falls_outside(lab):
     "Points inside the domains leave them as they are (no re-encoding of every item); one outside widens them."
-    from harness import wait_until
-    lab.open(NOTEBOOK)
-    i = lab.state()['ncells']
-    lab.run_cell_source(STICKY_SETUP)
-    lab.charts(i).first.wait_for(timeout=60_000)
-    dom = lambda: lab.page.evaluate(_DOMAINS, lab.output(i).element_handle()) or {}
+    el = show_chart(lab, STICKY_SETUP)
+    dom = lambda: lab.page.evaluate(_DOMAINS, el()) or {}
     covers = lambda d, lo, hi: d and d[0] <= lo and d[1] >= hi
     wait_until(lambda: covers(dom().get('x'), 1, 50) and covers(dom().get('y'), 0.06, 3), what='domains over the data')
     first = dom()
@@ -95,14 +100,8 @@ def test_axis_domains_stick_until_a_point_falls_outside(lab):
     lab.run_cell_source('sticky.close()')
 
 
-DEFER_SETUP = '''
-import numpy as np, pandas as pd
-from gmwidgets.runschart import RunsChart
-s = np.arange(1, 1001) * 100
-defer = RunsChart(pd.DataFrame({'step': s, 'loss': 1 + 1 / s}), rate_hz=1000, idle_finalize_s=None)
-defer.flush()
-defer
-'''
+DEFER_SETUP = chart_source('defer', 'np.arange(1, 1001) * 100',
+                           "pd.DataFrame({'step': s, 'loss': 1 + 1 / s}), rate_hz=1000, idle_finalize_s=None")
 
 # JS: the view's last step on show, how many series wait, and how many update messages the page has applied.
 _SHOWN = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidgets;
@@ -110,18 +109,17 @@ _SHOWN = '''(el) => { const s = el.querySelector('.gmwidgets-chart').__gmwidgets
   const steps = s.view.data('points').map((d) => d.step);
   return {last: Math.max(...steps), pending: s.pending.size, deferred: s.deferred, applied: s.applied}; }'''
 
+# JS: how long (ms) the view lets series wait without an update before it draws them (livechart.js `deferred`).
+_IDLE_MS = "([el, ms]) => { el.querySelector('.gmwidgets-chart').__gmwidgets.idleMs = ms; }"
+
 
 def test_changes_that_move_no_pixel_wait_for_one_that_does(lab):
     "A new point drawn on the pixels of the tail on show waits; a point that moves one, or a pause, draws it."
-    from harness import wait_until
-    lab.open(NOTEBOOK)
-    i = lab.state()['ncells']
-    lab.run_cell_source(DEFER_SETUP)
-    lab.charts(i).first.wait_for(timeout=60_000)
-    el = lambda: lab.output(i).element_handle()
+    el = show_chart(lab, DEFER_SETUP)
     shown = lambda: lab.page.evaluate(_SHOWN, el()) or {}
     wait_until(lambda: shown().get('last') == 100_000, timeout=60, what='the run drawn')
-    lab.page.evaluate("(el) => { el.querySelector('.gmwidgets-chart').__gmwidgets.idleMs = 1e9; }", el())
+    idle_ms = lambda ms: lab.page.evaluate(_IDLE_MS, [el(), ms])
+    idle_ms(1e9)
     push = lambda step, loss: lab.run_cell_source(f"defer.runs['run 1'].push({step}, loss={loss}); defer.flush()")
     before = shown()['applied']
     push(100_001, 1 + 1 / 100_001)  # 0.002 px further right, the same height: nothing to draw
@@ -130,7 +128,7 @@ def test_changes_that_move_no_pixel_wait_for_one_that_does(lab):
     push(100_002, 1.5)  # well above the tail: drawn now, with the point that waited
     wait_until(lambda: shown()['last'] == 100_002, what='the visible update drawn')
     assert shown()['pending'] == 0, shown()
-    lab.page.evaluate("(el) => { el.querySelector('.gmwidgets-chart').__gmwidgets.idleMs = 50; }", el())
+    idle_ms(50)
     push(100_003, 1.5)  # on the same pixels again: waits, then the pause draws it
     wait_until(lambda: shown()['last'] == 100_003 and shown()['pending'] == 0, what='the waiting point drawn')
     lab.run_cell_source('defer.close()')
