@@ -1,4 +1,5 @@
-"""Benchmark: the training dashboard against a bare loop, livelossplot and fastprogress, measured side by side in one run.
+"""Benchmark: the training dashboard against a bare loop, livelossplot and fastprogress, measured side by side in \
+one run.
 
     make bench                       # or: .venv/bin/python benchmarks/bench_dashboard.py [--quick]
 
@@ -56,7 +57,8 @@ def rates(n, t, c):
 
 def run(n, dashboard=False):
     "The same training through gmwidgets.Run (optionally with the dashboard displayed); returns steps/s (wall, CPU)."
-    r = Run(fresh(), names, lr=LR, batch_size=BS, max_steps=n, grad_clip=1.0, num_threads=1)  # torch threads are per thread: as the bare loop
+    # torch threads are per thread: as the bare loop
+    r = Run(fresh(), names, lr=LR, batch_size=BS, max_steps=n, grad_clip=1.0, num_threads=1)
     if dashboard: display(TrainingDashboard(r))
     t, c = time.perf_counter(), time.process_time(); r.start(); r.wait()
     return rates(n, t, c)
@@ -81,11 +83,13 @@ def fastprogress_log(n):
 
 THROUGHPUT = r'''
 N, NP, REPS = {n}, {n_peer}, {reps}
-loop(20); run(20)  # warm up; then the one-off cost of a kernel's first dashboard (widgets, the chart's spec built through Altair)
+# warm up; then the one-off cost of a kernel's first dashboard (widgets, the chart's spec built through Altair)
+loop(20); run(20)
 t = time.perf_counter(); run(20); headless = time.perf_counter() - t
 t = time.perf_counter(); run(20, dashboard=True); first_dashboard = time.perf_counter() - t - headless
 res = {{k: [] for k in ['bare', 'Run', 'Run + TrainingDashboard', 'bare + LiveLoss']}}
-variants = [('bare', lambda: loop(N)), ('Run', lambda: run(N)), ('Run + TrainingDashboard', lambda: run(N, dashboard=True)),
+variants = [('bare', lambda: loop(N)), ('Run', lambda: run(N)),
+            ('Run + TrainingDashboard', lambda: run(N, dashboard=True)),
             ('bare + LiveLoss', lambda: loop(N, liveloss_log()))]
 for k in range(REPS):  # interleaved, and the order rotates each repeat, so drifts in machine load fall on every variant
     for name, f in variants[k % 4:] + variants[:k % 4]: res[name].append(f())
@@ -185,7 +189,8 @@ for k in range(bench.n_points, {n}):
     if k % 1000 == 0: bench.push(k, valid_loss=1 / (k + 1))
 bench.flush(); bench.finalize()
 print(time.perf_counter() - t, len(bench.display_rows()))
-while bench._picture_thread is not None: time.sleep(0.05)  # the final picture is drawn: it does not overlap what follows
+# wait until the final picture is drawn: it does not overlap what follows
+while bench._picture_thread is not None: time.sleep(0.05)
 '''
 
 
@@ -203,7 +208,8 @@ def browser_results(sizes, batches=30, million=1_000_000) -> dict:
         def heap_mb():
             page.evaluate('() => new Promise(r => setTimeout(r, 300))')
             cdp.send('HeapProfiler.collectGarbage')
-            return {m['name']: m['value'] for m in cdp.send('Performance.getMetrics')['metrics']}['JSHeapUsedSize'] / 2**20
+            return {m['name']: m['value']
+                    for m in cdp.send('Performance.getMetrics')['metrics']}['JSHeapUsedSize'] / 2**20
         cdp.send('Performance.enable')
         def new_chart():  # a fresh one-series chart below the others; returns its cell's index
             i = lab.state()['ncells']
@@ -249,7 +255,8 @@ def main():
     sizes = [1_000, 10_000] if a.quick else [1_000, 10_000, 100_000]
     million = 50_000 if a.quick else 1_000_000  # the browser part logs this many steps for its memory row
     res = {}
-    if 'throughput' in parts: res['throughput_steps_per_s'] = kernel_result(THROUGHPUT.format(n=n, n_peer=n_peer, reps=reps))
+    if 'throughput' in parts:
+        res['throughput_steps_per_s'] = kernel_result(THROUGHPUT.format(n=n, n_peer=n_peer, reps=reps))
     if 'update' in parts: res['update_cost_kernel_s'] = kernel_result(UPDATE_COST.format(sizes=sizes + [million]))
     if 'stop' in parts: res['stop_latency_s'] = kernel_result(STOP.format(reps=3 if a.quick else 7))
     if 'browser' in parts: res['browser'] = browser_results(sizes, million=million)
@@ -263,12 +270,15 @@ def report(res, sizes):
     if 'update_cost_kernel_s' in res and 'browser' in res: report_updates(res, sizes)
     if 'stop_latency_s' in res:
         st = res['stop_latency_s']
-        print(f"\n3. Stop latency (click -> loop exit, step ~20 ms): median {1e3 * st['median']:.0f} ms, max {1e3 * st['max']:.0f} ms over {st['reps']}")
+        print(f"\n3. Stop latency (click -> loop exit, step ~20 ms): median {1e3 * st['median']:.0f} ms, "
+              f"max {1e3 * st['max']:.0f} ms over {st['reps']}")
     if 'browser' in res:
         m = res['browser']['memory']
-        print(f"\n4. Memory, {m['logged_from']:,} -> {m['logged_to']:,} logged steps (3 series): kernel RSS +{m['kernel_rss_growth_mb']:.0f} MB "
-              f"(all points kept), {m['rows_on_display']} rows on display ({m['rows_in_view']} in the Vega view); browser JS heap "
-              f"{m['browser_heap_mb_before']:.1f} -> {m['browser_heap_mb_after']:.1f} MB; pushing took {m['push_seconds']:.1f} s")
+        print(f"\n4. Memory, {m['logged_from']:,} -> {m['logged_to']:,} logged steps (3 series): "
+              f"kernel RSS +{m['kernel_rss_growth_mb']:.0f} MB (all points kept), "
+              f"{m['rows_on_display']} rows on display "
+              f"({m['rows_in_view']} in the Vega view); browser JS heap {m['browser_heap_mb_before']:.1f} -> "
+              f"{m['browser_heap_mb_after']:.1f} MB; pushing took {m['push_seconds']:.1f} s")
         if 'update' in m: print(f"   one update (20 points) of that chart: {m['update']['median_ms']:.1f} ms median, "
                                 f"p90 {m['update']['p90_ms']:.0f} ms ({m['update']['rows']} rows in its view)")
 
@@ -281,7 +291,10 @@ def report_throughput(tp):
     print(f"{'variant':<40}{'steps/s':>10}{'% of bare':>12}")
     raw, raw_cpu = tp.pop('raw', None), tp.pop('raw_cpu', None)
     for k, v in tp.items():
-        if k.startswith('first dashboard'): print(f"(a kernel's first dashboard costs once {v:.2f} s more: widgets and the chart spec built through Altair)"); continue
+        if k.startswith('first dashboard'):
+            print(f"(a kernel's first dashboard costs once {v:.2f} s more: widgets and the chart spec built through "
+                  "Altair)")
+            continue
         ref = tp['livelossplot (bare loop, same steps)'] if k in ('livelossplot', 'fastprogress') else bare
         print(f"{k:<40}{v:>10.1f}{100 * v / ref:>11.1f}%")
     if raw and len(raw['bare']) > 1:  # paired: each repeat's variant over the same repeat's bare loop (drift cancels)
@@ -310,15 +323,19 @@ def report_throughput(tp):
 def report_updates(res, sizes):
     print('\n2. One chart update (20 points) vs points logged')
     uc, br = res['update_cost_kernel_s'], res['browser']
-    print(f"{'logged':>8}{'gmw kernel ms':>15}{'gmw browser ms (p90)':>24}{'livelossplot ms':>17}{'fastprogress ms':>17}")
+    print(f"{'logged':>8}{'gmw kernel ms':>15}{'gmw browser ms (p90)':>24}{'livelossplot ms':>17}"
+          f"{'fastprogress ms':>17}")
     ms = lambda v: '-' if v is None else f"{1e3 * v:.0f}"
     for s in sizes:
         u, b = uc[str(s)], br[s]
-        print(f"{s:>8}{1e3 * u['gmwidgets']:>15.2f}{b['median_ms']:>14.1f} ({b['p90_ms']:.0f}){ms(u['livelossplot']):>17}{ms(u['fastprogress']):>17}")
+        print(f"{s:>8}{1e3 * u['gmwidgets']:>15.2f}{b['median_ms']:>14.1f} ({b['p90_ms']:.0f})"
+              f"{ms(u['livelossplot']):>17}{ms(u['fastprogress']):>17}")
     sizes = sizes[:-1]  # the ratios below compare the sizes every tool was timed at
     lo, hi = str(sizes[0]), str(sizes[-1])
-    print(f"ratio {sizes[-1]:,} / {sizes[0]:,} points: gmwidgets kernel {uc[hi]['gmwidgets'] / uc[lo]['gmwidgets']:.2f}x, "
-          f"browser {br[sizes[-1]]['median_ms'] / br[sizes[0]]['median_ms']:.2f}x; livelossplot {uc[hi]['livelossplot'] / uc[lo]['livelossplot']:.1f}x; "
+    print(f"ratio {sizes[-1]:,} / {sizes[0]:,} points: "
+          f"gmwidgets kernel {uc[hi]['gmwidgets'] / uc[lo]['gmwidgets']:.2f}x, "
+          f"browser {br[sizes[-1]]['median_ms'] / br[sizes[0]]['median_ms']:.2f}x; "
+          f"livelossplot {uc[hi]['livelossplot'] / uc[lo]['livelossplot']:.1f}x; "
           f"fastprogress {uc[hi]['fastprogress'] / uc[lo]['fastprogress']:.1f}x")
 
 if __name__ == '__main__':

@@ -38,7 +38,8 @@ TASKS = {
                    bucket=32)),
     'gru-constant': ('names', lambda d: RNNLM.for_data(d, emb=64, hidden=256, layers=2, cell='gru', dropout=0.1),
               dict(lr=3e-3, batch_size=128, max_steps=1200)),
-    'transformer': ('names', lambda d: TransformerLM.for_data(d, d_model=128, n_layers=4, n_heads=4, block_size=32, dropout=0.1),
+    'transformer': ('names', lambda d: TransformerLM.for_data(d, d_model=128, n_layers=4, n_heads=4, block_size=32,
+                                                          dropout=0.1),
               dict(lr=1e-3, batch_size=128, max_steps=1500, warmup=100)),
     'sines': ('sines', lambda d: SeriesAR.for_data(d, hidden=128, layers=2, head='gaussian'),
               dict(lr=3e-3, batch_size=128, max_steps=800)),
@@ -146,10 +147,11 @@ def main():
                      steps / secs, loadavg, r.nll, 'nats/char' if ds == 'names' else 'nats/step', base, ms))
         print(f"{task}: {steps} steps in {secs:.0f} s ({steps / secs:.2f} steps/s, load average {loadavg:.1f}), "
               f"test NLL {r.nll:.4f}", flush=True)
-    print(f"\n| task | data | model | params | steps | trainer | wall s | steps/s | load avg | test NLL | unit | baseline "
-          f"| 8 samples ms |")
+    print("\n| task | data | model | params | steps | trainer | wall s | steps/s | load avg | test NLL | unit | "
+          "baseline | 8 samples ms |")
     print('|' + '---|' * 13)
-    for t in rows: print('| {} | {} | {} | {:,} | {} | {} | {:.0f} | {:.2f} | {:.1f} | {:.4f} | {} | {} | {:.0f} |'.format(*t))
+    for t in rows:
+        print('| {} | {} | {} | {:,} | {} | {} | {:.0f} | {:.2f} | {:.1f} | {:.4f} | {} | {} | {:.0f} |'.format(*t))
     for task, ss in samples.items():
         print(f"\n{task} samples (seed 0){' (first feature, first 12 steps)' if TASKS[task][0] != 'names' else ''}:")
         for s in ss: print('  ', s)

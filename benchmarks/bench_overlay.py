@@ -1,4 +1,5 @@
-"""Benchmark: per-update kernel cost of the overlay chart (`RunsChart`) with 10 live runs of 100k points each, beside one run.
+"""Benchmark: per-update kernel cost of the overlay chart (`RunsChart`) with 10 live runs of 100k points each, beside
+one run.
 
     .venv/bin/python benchmarks/bench_overlay.py [--quick]
 
@@ -105,7 +106,8 @@ def browser_results(n=100_000, batches=40) -> dict:
         thread_s = page_cpu(page)
         for n_runs in (1, 10):
             i = lab.state()['ncells']
-            lab.run_cell_source(B_SETUP.format(n_runs=n_runs, n=n), timeout=300); lab.charts(i).first.wait_for(timeout=120_000)
+            lab.run_cell_source(B_SETUP.format(n_runs=n_runs, n=n), timeout=300)
+            lab.charts(i).first.wait_for(timeout=120_000)
             state = lambda: page.evaluate(CHART_STATE, lab.output(i).element_handle())
             harness.wait_until(lambda: (state() or {}).get('rows'), timeout=120, what='the overlay drawn')
             before, drawn, cpu0 = state()['applied'], state()['drawn'], thread_s()
@@ -198,14 +200,16 @@ def replay_results(n=100_000, updates=60, gap_ms=70, noise=0.0, view_js=None) ->
 
 
 def main():
-    ap = argparse.ArgumentParser(); ap.add_argument('--quick', action='store_true'); ap.add_argument('--browser', action='store_true')
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--quick', action='store_true'); ap.add_argument('--browser', action='store_true')
     ap.add_argument('--replay', action='store_true')
     ap.add_argument('--noise', type=float, default=0.0, help='replay: noise on the pushed values (e.g. 0.05)')
     ap.add_argument('--view-js', help='replay: this livechart.js instead of the package\'s (an A/B comparison)')
     a = ap.parse_args()
     updates = 50 if a.quick else 300
     res = {}
-    print(f"load average (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} cores: figures are per update, side by side")
+    print(f"load average (1, 5, 15 min): {os.getloadavg()} on {os.cpu_count()} cores: figures are per update, "
+          "side by side")
     print(f"{'runs':>5} {'points/run':>11} {'median ms':>10} {'p90 ms':>8} {'ms per run':>11}")
     for n_runs in (1, 10):
         for n_points in (1_000, 100_000):

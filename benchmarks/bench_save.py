@@ -2,7 +2,7 @@
 side by side with a plain `torch.save` / `safetensors.save_model` over the file in place, which a crash can leave
 half written. Prints milliseconds per save (median of `--n`) and the ratio.
 
-    python benchmarks/bench_save.py            # a 2-layer GRU of hidden 256 (about 9 MB a checkpoint, 3 MB a model file)
+    python benchmarks/bench_save.py  # a 2-layer GRU of hidden 256 (about 9 MB a checkpoint, 3 MB a model file)
 """
 import argparse, os, statistics, tempfile, time
 import safetensors.torch as st
@@ -13,7 +13,8 @@ from gmwidgets.train import Run, _FORMAT
 
 class Ones:
     def n(self, split): return 8
-    def batches(self, split='train', batch_size=8, shuffle=True, seed=None): return iter([torch.ones(8, 4, dtype=torch.long)])
+    def batches(self, split='train', batch_size=8, shuffle=True, seed=None):
+        return iter([torch.ones(8, 4, dtype=torch.long)])
 
 
 def ms(f, n:int) -> float:

@@ -81,17 +81,20 @@ def main():
         for name, cells in NOTEBOOKS.items():
             try: sizes[name], outs = run(name, cells, Path(tmp))
             except Exception as e: print(f'{name}: not measured ({type(e).__name__}: {e})'.splitlines()[0]); continue
-            if name == 'gmwidgets': cost = json.loads(''.join(o.get('text', '') for o in outs if o.get('name') == 'stdout'))
+            if name == 'gmwidgets':
+                cost = json.loads(''.join(o.get('text', '') for o in outs if o.get('name') == 'stdout'))
     print(f'Saved notebook after {N:,} logged steps (nbclient, widget state stored):')
     base = sizes.get('gmwidgets')
     for name, size in sizes.items():
         ratio = f'  ({size / base:.2f}x gmwidgets)' if base and name != 'gmwidgets' else ''
         print(f'  {name:13s} {size / 1000:8.1f} KB{ratio}')
-    if cost: print(f"Final picture update ({cost['points']} display points): {cost['wall_s'] * 1000:.0f} ms until sent, "
-                   f"{cost['kernel_cpu_s'] * 1000:.0f} ms of kernel CPU (drawn in the render process, off the training "
-                   f"thread); the caller waits {cost['call_s'] * 1000:.2f} ms")
+    if cost:
+        print(f"Final picture update ({cost['points']} display points): {cost['wall_s'] * 1000:.0f} ms until sent, "
+              f"{cost['kernel_cpu_s'] * 1000:.0f} ms of kernel CPU (drawn in the render process, off the training "
+              f"thread); the caller waits {cost['call_s'] * 1000:.2f} ms")
     out = ROOT / 'benchmarks' / 'results'; out.mkdir(exist_ok=True)
-    (out / 'bench_saved_size.json').write_text(json.dumps({'steps': N, 'bytes': sizes, 'picture_update': cost}, indent=1))
+    (out / 'bench_saved_size.json').write_text(json.dumps({'steps': N, 'bytes': sizes, 'picture_update': cost},
+                                                          indent=1))
 
 if __name__ == '__main__':
     main()

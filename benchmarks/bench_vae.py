@@ -4,7 +4,8 @@ posterior collapse without annealing, a SeriesVAE on sines, and the LatentExplor
     python benchmarks/bench_vae.py                    # names, 90 s a text model, 60 s for sines
     python benchmarks/bench_vae.py --data sentences --budget 300
     python benchmarks/bench_vae.py --budget 20 --k 10 # a quick look
-    python benchmarks/bench_vae.py --data sentences --budget 75 --device cuda --threads 2 --early-stop  # on a GPU, where one is lent
+    # on a GPU, where one is lent:
+    python benchmarks/bench_vae.py --data sentences --budget 75 --device cuda --threads 2 --early-stop
 
 Terms are nats per sequence (`recon`, `kl`, `elbo`) and nats per token, `<eos>` included (`nll`), as `metrics.nll`
 reports them for `RNNLM`. The VAE's `nll` is the importance-sampled bound (Burda et al. 2016) with k samples."""
@@ -13,7 +14,7 @@ import torch
 from gmwidgets.core import load_dataset
 from gmwidgets.autoregressive import RNNLM, evaluating
 from gmwidgets.metrics import nll
-from gmwidgets.vae import SentenceVAE, SeriesVAE, importance_nll, is_collapsed, active_units, gaussian_kl
+from gmwidgets.vae import SentenceVAE, SeriesVAE, importance_nll, is_collapsed, active_units
 
 
 class OnDevice:
@@ -78,8 +79,11 @@ def main():
     p.add_argument('--series-budget', type=float, default=60.0); p.add_argument('--k', type=int, default=50)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--no-slider', action='store_true', help="skip the slider latency (it needs the widget layer)")
-    p.add_argument('--early-stop', action='store_true', help="score 'valid' after every epoch and keep each model's best weights")
-    p.add_argument('--device', default='cpu', help="where the text models train and are scored ('cuda' on a GPU); sampling and sliders stay on the CPU")
+    p.add_argument('--early-stop', action='store_true',
+                   help="score 'valid' after every epoch and keep each model's best weights")
+    p.add_argument('--device', default='cpu',
+                   help="where the text models train and are scored ('cuda' on a GPU); sampling and sliders stay on "
+                        "the CPU")
     a = p.parse_args()
     torch.set_num_threads(a.threads); torch.manual_seed(0)
     host = load_dataset(a.data)
@@ -92,17 +96,21 @@ def main():
     variants = [('VAE sigmoid anneal + word dropout 0.3', dict(anneal='sigmoid', anneal_steps=300, word_dropout=0.3)),
                 ('VAE no annealing, no word dropout', dict(anneal='none', word_dropout=0.0))]
     if a.device != 'cpu':  # cores to spare: the other cures too
-        variants[1:1] = [('VAE sigmoid anneal, no word dropout', dict(anneal='sigmoid', anneal_steps=300, word_dropout=0.0)),
-                         ('VAE cyclical anneal + free bits 0.1', dict(anneal='cyclical', anneal_steps=1000, free_bits=0.1, word_dropout=0.0))]
+        variants[1:1] = [('VAE sigmoid anneal, no word dropout',
+                          dict(anneal='sigmoid', anneal_steps=300, word_dropout=0.0)),
+                         ('VAE cyclical anneal + free bits 0.1',
+                          dict(anneal='cyclical', anneal_steps=1000, free_bits=0.1, word_dropout=0.0))]
     vae = None
     for name, cfg in variants:
         torch.manual_seed(0)
         m = SentenceVAE.for_data(host, **size, **cfg).to(a.device)
-        t0 = time.perf_counter(); h = train_for(m, data, a.budget, valid=(lambda m: (lambda e: e['recon'] + e['kl'])(evaluate(m, data))) if a.early_stop else None)
+        h = train_for(m, data, a.budget,
+                      valid=(lambda m: (lambda e: e['recon'] + e['kl'])(evaluate(m, data))) if a.early_stop else None)
         ev = evaluate(m, data)
         t1 = time.perf_counter(); inll = importance_nll(m, data, 'test', k=a.k); t_is = time.perf_counter() - t1
         kl = [r['kl'] for r in h]
-        path = ' -> '.join(f"{statistics.mean(kl[max(0, int(q * len(kl)) - 20):int(q * len(kl))]):.2f}" for q in (0.25, 0.5, 0.75, 1.0))
+        path = ' -> '.join(f"{statistics.mean(kl[max(0, int(q * len(kl)) - 20):int(q * len(kl))]):.2f}"
+                           for q in (0.25, 0.5, 0.75, 1.0))
         rows.append(dict(model=name, steps=len(h), **ev, collapsed=is_collapsed(kl, 0.05, 50),
                          nll=inll.nll, note=f'IS k={a.k} ({t_is:.0f} s); train KL at 1/4..4/4 of the run: {path}'))
         if vae is None and cfg['anneal'] != 'none': vae = m
@@ -110,13 +118,15 @@ def main():
     torch.manual_seed(0)
     lm = RNNLM.for_data(host, emb=size['emb'], hidden=256, layers=1, cell='gru', dropout=0.1).to(a.device)
     h = train_for(lm, data, a.budget, valid=(lambda m: nll(m, data, 'valid').nll) if a.early_stop else None)
-    rows.append(dict(model='RNNLM GRU 1x256 (same wall time)', steps=len(h), nll=nll(lm, data, 'test').nll, note='exact'))
-    print('\n| model | steps | valid recon | valid KL | valid ELBO | active units | collapsed | test NLL/token | note |')
+    rows.append(dict(model='RNNLM GRU 1x256 (same wall time)', steps=len(h), nll=nll(lm, data, 'test').nll,
+                     note='exact'))
+    print('\n| model | steps | valid recon | valid KL | valid ELBO | active units | collapsed | test NLL/token | '
+          'note |')
     print('|---|---|---|---|---|---|---|---|---|')
     f = lambda r, k, fmt='.3f': format(r[k], fmt) if k in r else ''
     for r in rows:
-        print(f"| {r['model']} | {r['steps']} | {f(r, 'recon')} | {f(r, 'kl')} | {f(r, 'elbo')} | {r.get('active_units', '')} | "
-              f"{r.get('collapsed', '')} | {f(r, 'nll', '.4f')} | {r['note']} |")
+        print(f"| {r['model']} | {r['steps']} | {f(r, 'recon')} | {f(r, 'kl')} | {f(r, 'elbo')} | "
+              f"{r.get('active_units', '')} | {r.get('collapsed', '')} | {f(r, 'nll', '.4f')} | {r['note']} |")
     vae = vae.cpu()
     print('\nsamples (annealed VAE, greedy from prior):', host.decode(vae.sample(5, seed=0, greedy=True)))
     print('reconstructions:', list(zip(host.texts('test')[:4], host.decode(vae.reconstruct(host.texts('test')[:4])))))
@@ -128,8 +138,9 @@ def main():
     ev = evaluate(sv, sines)
     x = sines.windows('test')[:512]
     mse = float((sv.reconstruct(x) - x).pow(2).mean())
-    print(f'\nSeriesVAE on sines ({len(h)} steps, {a.series_budget:.0f} s): valid recon {ev["recon"]:.2f}, KL {ev["kl"]:.2f} nats/window, '
-          f'active units {ev["active_units"]}/8, test NLL bound (IS k={a.k}) {importance_nll(sv, sines, "test", k=a.k).nll:.3f} nats/step, '
+    print(f'\nSeriesVAE on sines ({len(h)} steps, {a.series_budget:.0f} s): valid recon {ev["recon"]:.2f}, '
+          f'KL {ev["kl"]:.2f} nats/window, active units {ev["active_units"]}/8, '
+          f'test NLL bound (IS k={a.k}) {importance_nll(sv, sines, "test", k=a.k).nll:.3f} nats/step, '
           f'reconstruction MSE {mse:.5f} (data in [0, 1], var {float(x.var()):.4f})')
 
     if a.no_slider: return

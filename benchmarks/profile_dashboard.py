@@ -19,11 +19,13 @@ def profile(steps:int, rate:int) -> dict[str, int]:
     from jupyter_client.manager import start_new_kernel
     km, kc = start_new_kernel(kernel_name='python3', cwd=str(ROOT))
     try:
-        for code in (SETUP, 'run(20, dashboard=True)'): kc.execute_interactive(code, timeout=600, output_hook=lambda m: None)
+        for code in (SETUP, 'run(20, dashboard=True)'):
+            kc.execute_interactive(code, timeout=600, output_hook=lambda m: None)
         pid = km.provisioner.process.pid
         out = Path(tempfile.mkdtemp()) / 'stacks.txt'
-        spy = subprocess.Popen([str(Path(sys.executable).parent / 'py-spy'), 'record', '--pid', str(pid), '--rate', str(rate),
-                                '--format', 'raw', '--threads', '--output', str(out), '--nonblocking'],
+        spy = subprocess.Popen([str(Path(sys.executable).parent / 'py-spy'), 'record', '--pid', str(pid),
+                                '--rate', str(rate), '--format', 'raw', '--threads', '--output', str(out),
+                                '--nonblocking'],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)
         kc.execute_interactive(f'run({steps}, dashboard=True)', timeout=1800, output_hook=lambda m: None)
