@@ -21,8 +21,8 @@ from .core import check_integer, register_dataset, dataset_entries
 __all__ = ['SPLITS', 'SPECIALS', 'LEVELS', 'WORD_RE', 'SCALERS', 'SPLIT_BY', 'check_split', 'split_indices', 'check_split_sizes',
            'time_split_indices', 'batch_rows', 'check_text', 'check_texts', 'tokenize', 'Vocab', 'TextData',
            'bucket_rows', 'as_series', 'window_starts', 'sliding_windows', 'check_finite', 'Scaler', 'MinMaxScaler',
-           'StandardScaler', 'SeriesData', 'vendored', 'sine_data', 'sines', 'stocks', 'energy', 'names', 'sentences',
-           'datasets']
+           'StandardScaler', 'quantile_knots', 'to_uniform', 'from_uniform', 'SeriesData', 'vendored', 'sine_data',
+           'sines', 'stocks', 'energy', 'names', 'sentences', 'datasets']
 
 # %% ../nbs/01_data.ipynb #7942aa3d
 SPLITS = ('train', 'valid', 'test')
@@ -486,6 +486,55 @@ class StandardScaler(Scaler):
     def _stats(self, a): return a.mean(0), a.std(0)
 
 SCALERS = {'minmax': MinMaxScaler, 'standard': StandardScaler}
+
+# %% ../nbs/01_data.ipynb #4782619d
+def quantile_knots(x, # values with features on the last axis: windows (N, T, F) or rows (M, F); tensor or array
+                   n:int=1001, # knots a feature: its quantiles at levels 0, 1/(n-1), ..., 1
+                  ) -> torch.Tensor:
+    "Each feature's quantiles at `n` evenly spaced levels from 0 to 1: `(F, n)` float32, increasing along a row."
+    check_integer('n', n, 2)
+    a = torch.as_tensor(_np(x) if not isinstance(x, torch.Tensor) else x.detach().cpu(), dtype=torch.float64)
+    if a.ndim < 2 or a.numel() == 0:
+        raise ValueError(f"x of shape {tuple(a.shape)}: need values (..., F) with at least one row")
+    flat = a.reshape(-1, a.shape[-1])                                  # (M, F)
+    check_finite(flat.numpy())
+    s = flat.sort(0).values                                            # (M, F) each feature's order statistics
+    pos = torch.linspace(0, 1, n, dtype=torch.float64) * (len(s) - 1)  # (n,) where each level falls among them
+    lo, w = pos.floor().long(), (pos - pos.floor())[:, None]
+    hi = (lo + 1).clamp(max=len(s) - 1)
+    return (s[lo] * (1 - w) + s[hi] * w).T.float().contiguous()       # (F, n)
+
+# %% ../nbs/01_data.ipynb #f9d18af6
+def _levels(knots:torch.Tensor, k:torch.Tensor) -> torch.Tensor: return k.float() / (knots.shape[1] - 1)
+
+def _by_feature(x:torch.Tensor, knots:torch.Tensor) -> torch.Tensor:
+    "`x` (..., F) as (F, M), checked against `knots` (F, n)."
+    if x.shape[-1] != knots.shape[0]:
+        raise ValueError(f"x has {x.shape[-1]} features on its last axis; the knots have {knots.shape[0]}")
+    return x.reshape(-1, x.shape[-1]).T.contiguous().to(knots.dtype)
+
+def to_uniform(x:torch.Tensor, # values (..., F)
+               knots:torch.Tensor, # (F, n) from `quantile_knots`
+              ) -> torch.Tensor:
+    ("Each value's level in its feature's distribution, in [0, 1] (shape of `x`): linear between knots, the middle "
+     "of the levels of a run of equal knots, 0 or 1 outside them.")
+    xs = _by_feature(x, knots)                                          # (F, M)
+    lo = torch.searchsorted(knots, xs, side='left')                     # first knot >= x
+    hi = torch.searchsorted(knots, xs, side='right')                    # first knot > x
+    k = lo.clamp(1, knots.shape[1] - 1)
+    v0, v1 = knots.gather(1, k - 1), knots.gather(1, k)
+    between = _levels(knots, k - 1) + (xs - v0) / (v1 - v0).clamp_min(1e-12) / (knots.shape[1] - 1)
+    u = torch.where(hi > lo, (_levels(knots, lo) + _levels(knots, hi - 1)) / 2, between.clamp(0, 1))
+    return u.T.reshape(x.shape).to(x.dtype)
+
+def from_uniform(u:torch.Tensor, # levels (..., F) in [0, 1] (clamped)
+                 knots:torch.Tensor, # (F, n) from `quantile_knots`
+                ) -> torch.Tensor:
+    "The values at levels `u` of each feature's distribution (shape of `u`): the inverse of `to_uniform`."
+    us = _by_feature(u, knots).clamp(0, 1) * (knots.shape[1] - 1)     # (F, M) in knot units
+    k = us.floor().long().clamp(max=knots.shape[1] - 2)
+    v0, v1 = knots.gather(1, k), knots.gather(1, k + 1)
+    return (v0 + (us - k) * (v1 - v0)).T.reshape(u.shape).to(u.dtype)
 
 # %% ../nbs/01_data.ipynb #71f6c9dd
 def _as_values(x, features:Sequence[str]|None) -> tuple[np.ndarray, list[str]]:

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import batch_kind, make_config, Saveable
+from .data import from_uniform, quantile_knots, to_uniform
 from fastcore.basics import patch
 from .sampling import make_generator, evaluating
 
@@ -48,6 +49,7 @@ class DiffusionConfig:
     objective: str = 'eps'    # what the network predicts: 'eps' (the noise, DDPM) or 'x0' (the clean window)
     fourier: float = 0.0      # weight of a Fourier-domain loss on the predicted x_0 (Diffusion-TS); 0: none
     ema: float = 0.0          # decay of an exponential moving average of the weights, used for sampling; 0: none
+    calibration: int = 0      # knots a feature of the quantile map `calibrate` fitted; 0: none (set by `calibrate`)
 
 # %% ../nbs/05_diffusion.ipynb #d4eb62b1
 class ResBlock1d(nn.Module):
@@ -120,6 +122,7 @@ class Diffusion(Saveable, nn.Module):
         if not c.fourier >= 0: raise ValueError(f"fourier={c.fourier}: need fourier >= 0")
         self.net = Denoiser(c)
         self.ema_net = copy.deepcopy(self.net).requires_grad_(False) if c.ema > 0 else None
+        if c.calibration: self._calibration_buffers(c.calibration)
 
     @classmethod
     def for_data(cls, data, # a series dataset with `n_features` and `window`
@@ -161,6 +164,10 @@ class Diffusion(Saveable, nn.Module):
         if c.fourier == 0: return {'loss': mse, 'mse': mse.detach()}
         four = fourier_loss(x0_hat, x0)
         return {'loss': mse + c.fourier * four, 'mse': mse.detach(), 'fourier': four.detach()}
+
+    def _calibration_buffers(self, knots:int):
+        "The quantile map's knots: the model's marginals and the data's, each `(F, knots)` (filled by `calibrate`)."
+        for k in ('model_knots', 'data_knots'): self.register_buffer(k, torch.zeros(self.config.n_features, knots))
 
     @torch.no_grad()
     def update_ema(self):
@@ -222,8 +229,38 @@ def sample(self:Diffusion, n:int, # how many windows
            eta:float=0.0, # 0: deterministic DDIM; 1 with steps == timesteps: DDPM ancestral sampling
            return_path:bool=False, # also return every intermediate x_t
           ):
-    ("Draw `n` windows `(n, T, F)` on the data's [0, 1] scale; with `return_path`, also the path `(steps + 1, n, T, "
-     "F)` from noise to sample.")
+    ("Draw `n` windows `(n, T, F)` on the data's [0, 1] scale (through the quantile map of `calibrate`, if fitted); "
+     "with `return_path`, also the path `(steps + 1, n, T, F)` from noise to sample.")
     _check_sampling(n, eta)
     with evaluating(self): x, path = _sample(self, n, seed, steps, eta, return_path)
+    if self.config.calibration:  # the quantile map of `calibrate`, on the sample and every step of its path
+        x = from_uniform(to_uniform(x, self.model_knots), self.data_knots)
+        if return_path: path = from_uniform(to_uniform(path, self.model_knots), self.data_knots)
     return (x, path) if return_path else x
+
+# %% ../nbs/05_diffusion.ipynb #f81eeab4
+@patch
+def calibrate(self:Diffusion, real, # real windows (N, T, F) on the data's [0, 1] scale, e.g. `data.windows('train')`
+              n:int=4000, # windows drawn to learn the model's marginals
+              knots:int=1001, # quantiles kept of each feature, the model's and the data's
+              seed:int=10_000, # seeds those draws
+              **controls, # the sampling controls to fit the map for (use the same with `sample`), e.g. steps=200
+             ) -> Diffusion:
+    "Fit the quantile map that `sample` applies from now on: each feature's marginal onto `real`'s; returns `self`."
+    real = torch.as_tensor(real, dtype=torch.float32)
+    if batch_kind(real) != 'series' or real.shape[1:] != (self.config.length, self.config.n_features):
+        raise ValueError(f"real of shape {tuple(real.shape)}: expected windows (N, T={self.config.length}, "
+                         f"F={self.config.n_features}) on the data's [0, 1] scale")
+    if set(controls) - {'steps', 'eta'}:
+        raise TypeError(f"calibrate: unknown sampling controls {sorted(set(controls) - {'steps', 'eta'})}; "
+                        "expected steps and eta, as `sample` takes them")
+    _check_sampling(n, controls.get('eta', 0.0))
+    data_knots = quantile_knots(real, knots)   # checks `knots` and that the values are finite, before any drawing
+    with evaluating(self):   # the model's own values, before any map; in chunks of 2,000 windows
+        fake = torch.cat([_sample(self, min(2000, n - i), seed + i, controls.get('steps', 50),
+                                  controls.get('eta', 0.0), False)[0] for i in range(0, n, 2000)])
+    model_knots = quantile_knots(fake, knots)
+    self.config.calibration = knots
+    self._calibration_buffers(knots)
+    self.model_knots.copy_(model_knots); self.data_knots.copy_(data_knots)
+    return self

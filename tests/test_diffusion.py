@@ -146,3 +146,49 @@ def test_bad_objective_ema_and_fourier():
     with pytest.raises(ValueError, match="objective='v'"): small(objective='v')
     with pytest.raises(ValueError, match='ema=1'): small(ema=1.0)
     with pytest.raises(ValueError, match='fourier=-1'): small(fourier=-1.0)
+
+
+def test_calibrate_maps_each_marginal_onto_the_data_and_keeps_the_order_of_values(tmp_path):
+    # data: feature 0 mostly 0 with some exact 1s (like energy's `lights`), feature 1 skewed toward 1
+    g = torch.Generator().manual_seed(0)
+    real = torch.stack([(torch.rand(400, 8, generator=g) > 0.7).float(), torch.rand(400, 8, generator=g) ** 0.25], -1)
+    m = small()
+    with torch.no_grad(): m.net.out.bias.copy_(torch.tensor([0.3, -0.2]))   # an untrained model with some bias
+    before = m.sample(300, seed=1, steps=10, eta=1.0)
+    m.calibrate(real, n=600, steps=10, eta=1.0)
+    after = m.sample(300, seed=1, steps=10, eta=1.0)
+    # marginals: feature 0 takes the data's two values in its proportions, feature 1 the data's quantiles
+    on_atoms = ((after[..., 0] == 0) | (after[..., 0] == 1)).float().mean().item()
+    assert on_atoms > 0.99, on_atoms
+    assert abs((after[..., 0] == 1).float().mean().item() - 0.3) < 0.05
+    q = torch.tensor([0.1, 0.5, 0.9])
+    assert torch.allclose(after[..., 1].flatten().quantile(q), real[..., 1].flatten().quantile(q), atol=0.03)
+    assert not torch.allclose(before[..., 1].flatten().quantile(q), real[..., 1].flatten().quantile(q), atol=0.03)
+    # the map is monotone in each feature: the same draw keeps its values' order
+    b, a = before[..., 1].flatten(), after[..., 1].flatten()
+    i, j = torch.randint(0, len(b), (2, 2000), generator=g)
+    assert ((b[i] - b[j]) * (a[i] - a[j]) >= 0).all()
+    # saved and loaded with the model
+    m.save(tmp_path / 'm.safetensors')
+    back = Diffusion.load(tmp_path / 'm.safetensors')
+    assert back.config.calibration == 1001
+    assert torch.equal(back.sample(20, seed=2, steps=10, eta=1.0), m.sample(20, seed=2, steps=10, eta=1.0))
+
+
+def test_an_uncalibrated_model_saves_and_samples_as_before(tmp_path):
+    m = small()
+    x = m.sample(5, seed=0, steps=10)
+    assert m.config.calibration == 0 and not hasattr(m, 'model_knots')
+    m.save(tmp_path / 'm.safetensors')
+    assert torch.equal(Diffusion.load(tmp_path / 'm.safetensors').sample(5, seed=0, steps=10), x)
+
+
+def test_calibrate_rejects_windows_of_another_shape_and_bad_controls():
+    m = small()
+    with pytest.raises(ValueError, match=r'expected windows \(N, T=8, F=2\)'): m.calibrate(torch.rand(10, 8, 3))
+    with pytest.raises(ValueError, match=r'expected windows \(N, T=8, F=2\)'): m.calibrate(torch.rand(10, 5, 2))
+    with pytest.raises(ValueError, match='n=0'): m.calibrate(torch.rand(10, 8, 2), n=0)
+    with pytest.raises(ValueError, match='steps=500'): m.calibrate(torch.rand(10, 8, 2), steps=500)
+    with pytest.raises(ValueError, match='NaN'): m.calibrate(torch.full((10, 8, 2), float('nan')))
+    with pytest.raises(TypeError, match='temperature'): m.calibrate(torch.rand(10, 8, 2), temperature=0.5)
+    assert m.config.calibration == 0   # nothing fitted after a refused call
