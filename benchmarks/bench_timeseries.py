@@ -41,9 +41,9 @@ MODELS = {
     # DDIM above piles stocks samples up at the bounds (issue 20); an EMA of the weights did not help (RESULTS.md)
     'diffusion-200': (lambda d: Diffusion.for_data(d, hidden=48, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
                       dict(steps=200, eta=1.0)),
-    # diffusion-200 plus `Diffusion.calibrate`: after training, a quantile map from the model's marginals (4,000 windows
-    # drawn with the same sampler) onto the train split's; sampled through it
-    'diffusion-cal': (lambda d: Diffusion.for_data(d, hidden=48, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
+    # diffusion-200 with 96 channels plus `Diffusion.calibrate`: after training, a quantile map from the model's marginals
+    # (CALIBRATION_WINDOWS windows drawn with the same sampler) onto the train split's; sampled through it
+    'diffusion-cal': (lambda d: Diffusion.for_data(d, hidden=96, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
                       dict(steps=200, eta=1.0)),
     'diffusion-l': (lambda d: Diffusion.for_data(d, hidden=96, blocks=6, timesteps=1000), dict(lr=1e-3, batch_size=128), dict(steps=100, eta=0.0)),
     'vae':         (lambda d: SeriesVAE.for_data(d, hidden=96, latent=16, anneal='linear', anneal_steps=2000), dict(lr=2e-3, batch_size=128), dict(greedy=True)),
@@ -52,6 +52,7 @@ MODELS = {
 
 
 CALIBRATED = {'diffusion-cal'}  # models whose marginals are calibrated after training (`Diffusion.calibrate`)
+CALIBRATION_WINDOWS = 2000      # windows drawn to learn the model's marginals
 
 
 def wall_cosine(seconds:float) -> callable:
@@ -106,7 +107,7 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
     model = make(data)
     steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], steps=a['steps'], seed=seed, **cfg)
     t1 = time.perf_counter()
-    if name in CALIBRATED: model.calibrate(data.windows('train'), **controls)
+    if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
     calibrate_s = time.perf_counter() - t1
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
     t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
@@ -176,7 +177,7 @@ def steps_in(datasets:list[str], names:list[str], seconds:float, threads:int, bu
             model = make(data)
             steps, s = train(model, data, seconds, threads, **cfg)
             t0 = time.perf_counter()
-            if name in CALIBRATED: model.calibrate(data.windows('train'), **controls)
+            if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
             cal = time.perf_counter() - t0  # calibration comes out of the budget
             print(f"[{ds}] {name}: {steps} steps in {s:.1f} s on {threads} thread(s) = {steps / s:.1f} steps/s; "
                   + (f"calibration {cal:.1f} s; " if name in CALIBRATED else '')
