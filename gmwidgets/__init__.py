@@ -4,7 +4,7 @@ Modules:
 
 - `gmwidgets.autoregressive`: Autoregressive models of sequences: a character/word RNN (GRU or LSTM), a causal Transformer with a KV cache, and a GRU with a Gaussian or mixture-of-Gaussians head for real-valued series.
 - `gmwidgets.compare`: `CompareWidget`: real and synthetic time-series windows of one or several models side by side, with the TimeGAN scores filling in as they are computed.
-- `gmwidgets.diffusion`: A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser with a timestep embedding, an epsilon- or x0-prediction loss (with Diffusion-TS's Fourier term), an exponential moving average of the weights, and DDIM/DDPM sampling.
+- `gmwidgets.diffusion`: A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser with a timestep embedding, an epsilon- or x0-prediction loss (with Diffusion-TS's Fourier term), an exponential moving average of the weights, DDIM/DDPM sampling, and a quantile map that calibrates the samples' marginals.
 - `gmwidgets.ext`: The IPython extension: `%load_ext gmwidgets` gives rich displays, a registry of the kernel's runs and the magics `%gm_runs`, `%gm_stop`, `%gm_train`.
 - `gmwidgets.gan`: A recurrent Wasserstein GAN with gradient penalty for time-series windows: a GRU generator from noise and a GRU critic.
 - `gmwidgets.latent`: Walk the latent space of a sequence VAE: interpolate between two sequences, traverse one dimension, and click a map of encoded data.

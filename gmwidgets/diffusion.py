@@ -1,6 +1,6 @@
 """A 1-D denoising diffusion model for time-series windows: cosine noise schedule, a dilated-convolution denoiser
 with a timestep embedding, an epsilon- or x0-prediction loss (with Diffusion-TS's Fourier term), an exponential
-moving average of the weights, and DDIM/DDPM sampling.
+moving average of the weights, DDIM/DDPM sampling, and a quantile map that calibrates the samples' marginals.
 
 Docs: https://gmwidgets.github.io/gmwidgets/diffusion.html.md"""
 
