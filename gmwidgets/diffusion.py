@@ -167,7 +167,9 @@ class Diffusion(Saveable, nn.Module):
 
     def _calibration_buffers(self, knots:int):
         "The quantile map's knots: the model's marginals and the data's, each `(F, knots)` (filled by `calibrate`)."
-        for k in ('model_knots', 'data_knots'): self.register_buffer(k, torch.zeros(self.config.n_features, knots))
+        dev = self.alphas_cumprod.device
+        for k in ('model_knots', 'data_knots'):
+            self.register_buffer(k, torch.zeros(self.config.n_features, knots, device=dev))
 
     @torch.no_grad()
     def update_ema(self):
