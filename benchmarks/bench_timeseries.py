@@ -7,7 +7,7 @@ autoregressive GRU and a SeriesVAE, each trained for a fixed wall-clock budget, 
     python benchmarks/bench_timeseries.py --datasets sines,stocks --models gan,diffusion,vae,ar --jobs 8 --threads 2 --seconds 360 --decay  # many cores
     python benchmarks/bench_timeseries.py --datasets stocks --models diffusion-200 --steps 4000 --decay --train-seeds 3 --score-on heldout  # 3 training seeds
     python benchmarks/bench_timeseries.py --measure-steps 60 --threads 2 --datasets stocks --models diffusion-200  # steps in 600 s, extrapolated
-    python benchmarks/bench_timeseries.py --datasets energy --models diffusion-cal --steps 4000 --decay --train-seeds 3 --score-on heldout  # calibrated marginals
+    python benchmarks/bench_timeseries.py --datasets energy --models diffusion-cal --steps 5000 --decay --train-seeds 3 --repeats 3 --score-on heldout  # calibrated marginals
 
 Scores follow TimeGAN's reference code (`gmwidgets.tseval`): discriminative = |accuracy - 0.5| of a post-hoc GRU
 classifier (2000 iterations), predictive = MAE on real windows of a GRU trained on synthetic ones to predict the last
@@ -53,6 +53,13 @@ MODELS = {
 
 CALIBRATED = {'diffusion-cal'}  # models whose marginals are calibrated after training (`Diffusion.calibrate`)
 CALIBRATION_WINDOWS = 2000      # windows drawn to learn the model's marginals
+
+
+def calibrate(name:str, model, data, controls:dict) -> float:
+    "Calibrate `model`'s marginals on the train split when `name` is one of `CALIBRATED`; the seconds it took."
+    t0 = time.perf_counter()
+    if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
+    return time.perf_counter() - t0
 
 
 def wall_cosine(seconds:float) -> callable:
@@ -106,9 +113,7 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
     data = load(dataset, a['split_by'])
     model = make(data)
     steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], steps=a['steps'], seed=seed, **cfg)
-    t1 = time.perf_counter()
-    if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
-    calibrate_s = time.perf_counter() - t1
+    calibrate_s = calibrate(name, model, data, controls)
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
     t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
     if a.get('save'): model.save(f"{a['save']}/{dataset}-{name}-seed{seed}.safetensors")
@@ -176,9 +181,7 @@ def steps_in(datasets:list[str], names:list[str], seconds:float, threads:int, bu
             data = load(ds, 'timegan'); torch.manual_seed(0)
             model = make(data)
             steps, s = train(model, data, seconds, threads, **cfg)
-            t0 = time.perf_counter()
-            if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
-            cal = time.perf_counter() - t0  # calibration comes out of the budget
+            cal = calibrate(name, model, data, controls)  # calibration comes out of the budget
             print(f"[{ds}] {name}: {steps} steps in {s:.1f} s on {threads} thread(s) = {steps / s:.1f} steps/s; "
                   + (f"calibration {cal:.1f} s; " if name in CALIBRATED else '')
                   + f"{int(steps / s * (budget - cal))} steps in {budget:.0f} s", flush=True)

@@ -493,7 +493,7 @@ def quantile_knots(x, # values with features on the last axis: windows (N, T, F)
                   ) -> torch.Tensor:
     "Each feature's quantiles at `n` evenly spaced levels from 0 to 1: `(F, n)` float32, increasing along a row."
     check_integer('n', n, 2)
-    a = torch.as_tensor(_np(x) if not isinstance(x, torch.Tensor) else x.detach().cpu(), dtype=torch.float64)
+    a = torch.as_tensor(_np(x), dtype=torch.float64)
     if a.ndim < 2 or a.numel() == 0:
         raise ValueError(f"x of shape {tuple(a.shape)}: need values (..., F) with at least one row")
     flat = a.reshape(-1, a.shape[-1])                                  # (M, F)

@@ -246,21 +246,18 @@ def calibrate(self:Diffusion, real, # real windows (N, T, F) on the data's [0, 1
               n:int=4000, # windows drawn to learn the model's marginals
               knots:int=1001, # quantiles kept of each feature, the model's and the data's
               seed:int=10_000, # seeds those draws
-              **controls, # the sampling controls to fit the map for (use the same with `sample`), e.g. steps=200
+              steps:int=50, # the sampling controls to fit the map for, as `sample` takes them (use the same there)
+              eta:float=0.0,
              ) -> Diffusion:
     "Fit the quantile map that `sample` applies from now on: each feature's marginal onto `real`'s; returns `self`."
     real = torch.as_tensor(real, dtype=torch.float32)
     if batch_kind(real) != 'series' or real.shape[1:] != (self.config.length, self.config.n_features):
         raise ValueError(f"real of shape {tuple(real.shape)}: expected windows (N, T={self.config.length}, "
                          f"F={self.config.n_features}) on the data's [0, 1] scale")
-    if set(controls) - {'steps', 'eta'}:
-        raise TypeError(f"calibrate: unknown sampling controls {sorted(set(controls) - {'steps', 'eta'})}; "
-                        "expected steps and eta, as `sample` takes them")
-    _check_sampling(n, controls.get('eta', 0.0))
+    _check_sampling(n, eta)
     data_knots = quantile_knots(real, knots)   # checks `knots` and that the values are finite, before any drawing
     with evaluating(self):   # the model's own values, before any map; in chunks of 2,000 windows
-        fake = torch.cat([_sample(self, min(2000, n - i), seed + i, controls.get('steps', 50),
-                                  controls.get('eta', 0.0), False)[0] for i in range(0, n, 2000)])
+        fake = torch.cat([_sample(self, min(2000, n - i), seed + i, steps, eta, False)[0] for i in range(0, n, 2000)])
     model_knots = quantile_knots(fake, knots)
     self.config.calibration = knots
     self._calibration_buffers(knots)
