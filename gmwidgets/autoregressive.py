@@ -71,10 +71,9 @@ def nll_sum(self:TokenLM, batch:torch.Tensor, # (B, T) ids: <bos> x1..xn <eos> <
 # %% ../nbs/02_autoregressive.ipynb #d0b3ad83
 @patch
 def loss(self:TokenLM, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-    "`{'loss', 'nll'}`: mean NLL in nats per non-pad target (the `<eos>` included)."
+    "`{'loss'}`: the mean NLL in nats per non-pad target (the `<eos>` included)."
     total, n = self.nll_sum(batch)
-    nll = total / n.clamp(min=1)
-    return {'loss': nll, 'nll': nll.detach()}
+    return {'loss': total / n.clamp(min=1)}
 
 # %% ../nbs/02_autoregressive.ipynb #c73cf509
 @patch
@@ -378,9 +377,8 @@ def nll_sum(self:SeriesAR, batch:torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 # %% ../nbs/02_autoregressive.ipynb #c83e07e2
 @patch
 def loss(self:SeriesAR, batch:torch.Tensor) -> dict[str, torch.Tensor]:
-    "`{'loss', 'nll'}`: NLL in nats per step (summed over features, averaged over steps)."
-    nll = -self.step_logp(batch).mean()
-    return {'loss': nll, 'nll': nll.detach()}
+    "`{'loss'}`: the NLL in nats per step (summed over features, averaged over steps)."
+    return {'loss': -self.step_logp(batch).mean()}
 
 # %% ../nbs/02_autoregressive.ipynb #e828adf8
 @patch

@@ -326,6 +326,7 @@ _SVG_NOISE = re.compile(r' (?:aria-[\w-]+|role|pointer-events)="[^"]*"'  # for r
                         r'|<path class="(?:foreground|background)"[^>]*d="(?:|M0,0h0v0h0Z)"[^>]*/>'  # empty frames
                         r'|(?<=class="mark-line role-mark) [^"]+')  # a line's mark name (its kind and role stay)
 _DIGITS = re.compile(r'(\d\.\d)\d+')  # a tenth of a pixel is enough
+_TAG = re.compile(r'<[^>]*>')  # a tag: its attributes are numbers to round; a text's words are not
 _DEFAULTS = re.compile(r' (?:opacity="1"|transform="translate\(0,0\)"|class="(?!mark-line)[^"]*"|[xy][12]="0")')
 _GROUP = re.compile(r'<g>|</g>|<g\b')
 _LINE_PATH = re.compile(r' d="(M-?[\d.]+,-?[\d.]+(?:L-?[\d.]+,-?[\d.]+){2,})"')  # a polyline of 3 points or more
@@ -391,7 +392,8 @@ def _one_fill(m:re.Match) -> str:
 
 def small_svg(svg:str) -> str:
     "A Vega SVG without what does not show (reader and pointer attributes, defaults, bare groups, sub-pixel digits)."
-    svg = _without_bare_groups(_DEFAULTS.sub('', _DIGITS.sub(r'\1', _SVG_NOISE.sub('', svg))))
+    svg = _TAG.sub(lambda m: _DIGITS.sub(r'\1', m[0]), _SVG_NOISE.sub('', svg))  # in tags only: a label says 0.003
+    svg = _without_bare_groups(_DEFAULTS.sub('', svg))
     if not re.search(r'<text[^>]* [xy]=', svg): svg = _TEXT_AT.sub(r'<text\1 x="\2" y="\3"', svg)  # translate: x, y
     return _common_font(_short_lines(_circles(_without_bare_paths(svg))))
 

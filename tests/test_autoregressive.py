@@ -43,7 +43,7 @@ def test_text_shapes_and_loss(m):
     b = torch.tensor([[1, 5, 6, 7, 2, 0], [1, 4, 2, 0, 0, 0]])
     assert m(b).shape == (2, 6, V)
     t = m.loss(b)
-    assert set(t) == {'loss', 'nll'} and t['loss'].dim() == 0
+    assert set(t) == {'loss'} and t['loss'].dim() == 0
     total, n = m.nll_sum(b)
     assert n.item() == 6  # 4 + 2 non-pad targets, <eos> included
     assert torch.allclose(t['loss'], total / 6)
@@ -267,7 +267,7 @@ def test_series_gaussian_nll_exact():
     x = torch.rand(3, 5, 2)
     std = math.log(2) + m.config.min_std
     want = (0.5 * (x / std) ** 2 + math.log(std) + 0.5 * math.log(2 * math.pi)).sum(-1).mean()
-    assert torch.allclose(m.loss(x)['nll'], want, atol=1e-5)
+    assert torch.allclose(m.loss(x)['loss'], want, atol=1e-5)
 
 
 def test_with_the_data_layer():
@@ -276,7 +276,7 @@ def test_with_the_data_layer():
     torch.manual_seed(0)
     m = RNNLM.for_data(data, emb=8, hidden=16, layers=1)
     b = next(data.batches('train', batch_size=4, shuffle=False))
-    assert m.loss(b)['nll'].item() == pytest.approx(math.log(len(data.vocab)), abs=0.5)
+    assert m.loss(b)['loss'].item() == pytest.approx(math.log(len(data.vocab)), abs=0.5)
     texts = m.generate_text(data, 6, seed=0, prefix='ma', length=7)
     ids = m.sample(6, seed=0, prefix='ma', length=7)
     assert texts == data.decode(ids) and all(t.startswith('ma') for t in texts)
@@ -289,4 +289,4 @@ def test_with_the_data_layer():
     s = sines(n=64)
     sm = SeriesAR.for_data(s, hidden=8, layers=1)
     assert sm.sample(3, seed=0).shape == (3, s.window, s.n_features)
-    assert sm.loss(next(s.batches('train', batch_size=8)))['nll'].dim() == 0
+    assert sm.loss(next(s.batches('train', batch_size=8)))['loss'].dim() == 0

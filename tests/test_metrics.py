@@ -51,12 +51,12 @@ def test_token_weighted_not_mean_of_batch_means():
     m = RNNLM(27, emb=8, hidden=16, layers=1).eval()
     x = names(n=5)
     x[4, 2:] = 0; x[4, 1] = 2  # a short last row: one target only
-    per_batch = [(m.loss(b)['nll'].item(), int((b[:, 1:] != 0).sum())) for b in x.split(2)]
+    per_batch = [(m.loss(b)['loss'].item(), int((b[:, 1:] != 0).sum())) for b in x.split(2)]
     weighted = sum(v * k for v, k in per_batch) / sum(k for _, k in per_batch)
     mean_of_means = sum(v for v, _ in per_batch) / len(per_batch)
     r = nll(m, Split(x), batch_size=2)
     assert r.nll == pytest.approx(weighted, abs=1e-5)
-    assert r.nll == pytest.approx(m.loss(x)['nll'].item(), abs=1e-5)
+    assert r.nll == pytest.approx(m.loss(x)['loss'].item(), abs=1e-5)
     assert abs(weighted - mean_of_means) > 1e-3  # the test would catch a mean of batch means
 
 
