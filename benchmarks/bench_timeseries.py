@@ -49,7 +49,7 @@ MODELS = {
     'diffusion-cal': (lambda d: Diffusion.for_data(d, hidden=96, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
                       dict(steps=200, eta=1.0)),
     # diffusion-cal with 8 residual blocks instead of 4 (dilations 1, 2, 4, 8 twice): its x0 estimates carry less of the
-    # noise that makes energy samples rougher than the data (step-to-step change 2.7x the data's with 4 blocks)
+    # noise that makes energy samples rougher than the data (step-to-step change 1.7x the data's with 4 blocks)
     'diffusion-deep': (lambda d: Diffusion.for_data(d, hidden=96, blocks=8, timesteps=1000), dict(lr=2e-3, batch_size=128),
                        dict(steps=200, eta=1.0)),
     'diffusion-l': (lambda d: Diffusion.for_data(d, hidden=96, blocks=6, timesteps=1000), dict(lr=1e-3, batch_size=128), dict(steps=100, eta=0.0)),
