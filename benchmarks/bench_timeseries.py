@@ -45,7 +45,7 @@ MODELS = {
     'diffusion-200': (lambda d: Diffusion.for_data(d, hidden=48, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
                       dict(steps=200, eta=1.0)),
     # diffusion-200 with 96 channels plus `Diffusion.calibrate`: after training, a quantile map from the model's marginals
-    # (CALIBRATION_WINDOWS windows drawn with the same sampler) onto the train split's; sampled through it
+    # (`--calibration-windows` windows drawn with the same sampler) onto the train split's; sampled through it
     'diffusion-cal': (lambda d: Diffusion.for_data(d, hidden=96, blocks=4, timesteps=1000), dict(lr=2e-3, batch_size=128),
                       dict(steps=200, eta=1.0)),
     # diffusion-cal with 8 residual blocks instead of 4 (dilations 1, 2, 4, 8 twice): its x0 estimates carry less of the
@@ -59,13 +59,13 @@ MODELS = {
 
 
 CALIBRATED = {'diffusion-cal', 'diffusion-deep'}  # models whose marginals are calibrated after training (`Diffusion.calibrate`)
-CALIBRATION_WINDOWS = 2000      # windows drawn to learn the model's marginals
 
 
-def calibrate(name:str, model, data, controls:dict) -> float:
-    "Calibrate `model`'s marginals on the train split when `name` is one of `CALIBRATED`; the seconds it took."
+def calibrate(name:str, model, data, controls:dict, windows:int) -> float:
+    ("Calibrate `model`'s marginals on the train split from `windows` drawn windows when `name` is one of `CALIBRATED`; "
+     "the seconds it took.")
     t0 = time.perf_counter()
-    if name in CALIBRATED: model.calibrate(data.windows('train'), n=CALIBRATION_WINDOWS, **controls)
+    if name in CALIBRATED: model.calibrate(data.windows('train'), n=windows, **controls)
     return time.perf_counter() - t0
 
 
@@ -116,9 +116,9 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
         # the predictive floor a generator is held to: a predictor trained on real windows of the train split (as many as
         # the fakes), tested on the scored windows, as a model's fakes are; TimeGAN's figure (trained and tested on the
         # same windows) is `predictive_same`. They are one figure when the scored windows are the train split's.
-        ref = real if a['score_on'] == 'train' else real_windows(dataset, len(real), a['split_by'], 'train')
-        same = torch.tensor([predictive_score(real, real, a['pred_iterations'], seed=k) for k in range(a['repeats'])])
-        p = same if ref is real else torch.tensor([predictive_score(real, ref, a['pred_iterations'], seed=k) for k in range(a['repeats'])])
+        floor = lambda train: torch.tensor([predictive_score(real, train, a['pred_iterations'], seed=k) for k in range(a['repeats'])])
+        same = floor(real)
+        p = same if a['score_on'] == 'train' else floor(real_windows(dataset, len(real), a['split_by'], 'train'))
         return dict(dataset=dataset, model='real', train_seed=seed, steps=0, train_s=0.0, calibrate_s=0.0, sample_s=0.0, discriminative=float('nan'), discriminative_std=float('nan'),
                     predictive=float(p.mean()), predictive_std=float(p.std(unbiased=False)), predictive_same=float(same.mean()), repeats=a['repeats'], mmd=0.0,
                     score_s=time.perf_counter() - t0)
@@ -126,7 +126,7 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
     data = load(dataset, a['split_by'])
     model = make(data)
     steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], steps=a['steps'], seed=seed, **cfg)
-    calibrate_s = calibrate(name, model, data, controls)
+    calibrate_s = calibrate(name, model, data, controls, a['calibration_windows'])
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
     t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
     if a.get('save'): model.save(f"{a['save']}/{dataset}-{name}-seed{seed}.safetensors")
@@ -186,8 +186,9 @@ def table(rows:list[dict]) -> str:
     return '\n'.join(out)
 
 
-def steps_in(datasets:list[str], names:list[str], seconds:float, threads:int, budget:float=600) -> None:
-    "Print how many steps each model makes in `seconds` of training on `threads`, and that rate over `budget` seconds."
+def steps_in(datasets:list[str], names:list[str], seconds:float, threads:int, calibration_windows:int, budget:float=600) -> None:
+    ("Print how many steps each model makes in `seconds` of training on `threads`, and that rate over `budget` seconds "
+     "less its calibration on `calibration_windows`.")
     torch.set_num_threads(threads)
     for ds in datasets:
         for name in names:
@@ -195,7 +196,7 @@ def steps_in(datasets:list[str], names:list[str], seconds:float, threads:int, bu
             data = load(ds, 'timegan'); torch.manual_seed(0)
             model = make(data)
             steps, s = train(model, data, seconds, threads, **cfg)
-            cal = calibrate(name, model, data, controls)  # calibration comes out of the budget
+            cal = calibrate(name, model, data, controls, calibration_windows)  # calibration comes out of the budget
             print(f"[{ds}] {name}: {steps} steps in {s:.1f} s on {threads} thread(s) = {steps / s:.1f} steps/s; "
                   + (f"calibration {cal:.1f} s; " if name in CALIBRATED else '')
                   + f"{int(steps / s * (budget - cal))} steps in {budget:.0f} s", flush=True)
@@ -223,11 +224,13 @@ def main():
                    help="stocks/energy: 'timegan' (all windows shuffled, the published protocol) or 'time' (split in time)")
     p.add_argument('--measure-steps', type=float, default=None, metavar='SECONDS',
                    help="only time training: steps each model makes in SECONDS on --threads, extrapolated to 600 s")
+    p.add_argument('--calibration-windows', type=int, default=500,
+                   help="windows drawn to learn a calibrated model's marginals (each 24 x F values, so 500 give 12,000 a feature)")
     a = p.parse_args()
-    if a.measure_steps: return steps_in(a.datasets.split(','), a.models.split(','), a.measure_steps, a.threads)
+    if a.measure_steps: return steps_in(a.datasets.split(','), a.models.split(','), a.measure_steps, a.threads, a.calibration_windows)
     t0 = time.perf_counter()
     score_on = a.score_on or ('heldout' if a.split_by == 'time' else 'train')
-    cfg = dict(seconds=a.seconds, steps=a.steps, score_on=score_on, save=a.save, threads=a.threads, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval, split_by=a.split_by,
+    cfg = dict(seconds=a.seconds, steps=a.steps, score_on=score_on, save=a.save, threads=a.threads, calibration_windows=a.calibration_windows, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval, split_by=a.split_by,
                disc_iterations=a.disc_iterations, pred_iterations=a.pred_iterations)
     rows = bench(a.datasets.split(','), a.models.split(','), cfg, a.jobs, a.train_seeds)
     budget = f"{a.steps} steps" if a.steps else f"{a.seconds:.0f} s"
