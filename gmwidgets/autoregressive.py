@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import batch_kind, check_number, make_config, Saveable
+from .core import batch_kind, check_integer, check_number, make_config, Saveable
 from .sampling import check_controls, next_token, make_generator, evaluating, encode_prefix, gaussian_logp
 from fastcore.basics import patch
 
@@ -110,7 +110,7 @@ def sample(self:TokenLM, n:int,                  # how many sequences
            use_cache:bool=True,          # carry RNN state / KV cache; False re-runs the prefix each step
           ) -> list[list[int]]:
     "Draw `n` sequences of token ids (prefix included, no `<bos>`/`<eos>`); each row stops at `<eos>`."
-    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    check_integer('n', n, 1)
     check_controls(temperature, top_k, top_p, check_number('length', length, True))
     pre, c = self._prefix_ids(prefix), self.config
     if length <= len(pre):
@@ -411,7 +411,7 @@ def sample(self:SeriesAR, n:int,            # how many series
            prefix=None,            # observed first steps: (T0, F) for every sample, or (n, T0, F)
           ) -> torch.Tensor:
     "Draw `n` series (n, length, F); the first T0 steps are the `prefix`."
-    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    check_integer('n', n, 1)
     length = self.config.length if length is None else length
     check_controls(temperature, length=length)
     x = self._prefix(prefix, n)                           # (n, T0, F)

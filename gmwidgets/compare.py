@@ -12,6 +12,7 @@ from contextlib import ExitStack
 import numpy as np, pandas as pd, torch
 import altair as alt
 import ipywidgets as W
+from .core import check_integer
 from .tseval import (ScoringStopped, acf, as_windows, discriminative_score, format_score, marginals, mmd,
                               pca_2d,
                               predictive_score)
@@ -235,7 +236,7 @@ class CompareWidget(W.VBox):
         if not models: raise ValueError("models={}: expected at least one name -> windows or model")
         if 'real' in models:
             raise ValueError("a model named 'real': that name is the real windows' row; rename the model")
-        if int(repeats) != repeats or repeats < 1: raise ValueError(f"repeats={repeats}: need an integer repeats >= 1")
+        check_integer('repeats', repeats, 1)
         r, names = real_windows(real)
         self.n = min(len(r), MAX_N) if n is None else int(n)
         if self.n < 5: raise ValueError(f"n={self.n}: need at least 5 windows per set")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import batch_kind, make_config, Saveable
+from .core import batch_kind, check_integer, make_config, Saveable
 from .data import from_uniform, quantile_knots, to_uniform
 from fastcore.basics import patch
 from .sampling import make_generator, evaluating
@@ -28,7 +28,7 @@ def cosine_schedule(T:int=1000, # diffusion steps
                     max_beta:float=0.999, # clip on beta_t, avoiding a singularity at t = T
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     "The cosine schedule (Nichol & Dhariwal 2021): `betas` and `alphas_cumprod`, each `(T,)` float64."
-    if int(T) != T or T < 1: raise ValueError(f"T={T}: need an integer T >= 1")
+    check_integer('T', T, 1)
     f = lambda t: torch.cos((t / T + s) / (1 + s) * math.pi / 2) ** 2
     t = torch.arange(T + 1, dtype=torch.float64)
     abar = f(t) / f(t[:1])                                  # (T+1,) abar_0 = 1 .. abar_T ~ 0
@@ -182,8 +182,8 @@ def ddim_timesteps(T:int, # training steps
                    steps:int, # sampling steps, 1 <= steps <= T
                   ) -> list[int]:
     "`steps` evenly spaced training steps from T-1 down to 0."
-    if int(steps) != steps or not 1 <= steps <= T:
-        raise ValueError(f"steps={steps}: need an integer 1 <= steps <= timesteps={T}")
+    check_integer('steps', steps, 1)
+    if steps > T: raise ValueError(f"steps={steps}: need an integer 1 <= steps <= timesteps={T}")
     if steps == 1: return [T - 1]
     return [round(i * (T - 1) / (steps - 1)) for i in range(steps - 1, -1, -1)]
 
@@ -205,7 +205,7 @@ def ddim_step(x:torch.Tensor,      # (B, T, F) x_t
 
 # %% ../nbs/05_diffusion.ipynb #4de8788c
 def _check_sampling(n, eta):
-    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    check_integer('n', n, 1)
     if not eta >= 0: raise ValueError(f"eta={eta}: need eta >= 0 (0: deterministic DDIM, 1: DDPM-like noise)")
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-from .core import batch_kind, make_config, Saveable
+from .core import batch_kind, check_integer, make_config, Saveable
 from .sampling import make_generator, evaluating
 
 # %% auto #0
@@ -154,5 +154,5 @@ def sample(self:SeriesGAN, n:int, # how many windows
            seed:int|None=None, # seeds a private torch.Generator; None: random
           ) -> torch.Tensor:
     "Draw `n` windows `(n, T, F)` in [0, 1] from the generator."
-    if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+    check_integer('n', n, 1)
     with evaluating(self): return self.generator(self.noise(n, self.config.length, make_generator(seed)))

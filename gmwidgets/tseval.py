@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np, pandas as pd, torch
 import torch.nn as nn
 import torch.nn.functional as F
+from .core import check_integer
 
 # %% auto #0
 __all__ = ['as_windows', 'PostHocGRU', 'posthoc_hidden', 'ScoringStopped', 'discriminative_score', 'next_step_task',
@@ -81,10 +82,7 @@ def _split(n:int, rng:np.random.Generator, train_rate:float=0.8) -> tuple[np.nda
     return idx[:int(n * train_rate)], idx[int(n * train_rate):]
 
 def _check_budget(iterations:int, batch_size:int):
-    if int(iterations) != iterations or iterations < 1:
-        raise ValueError(f"iterations={iterations}: need an integer iterations >= 1")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size}: need an integer batch_size >= 1")
+    check_integer('iterations', iterations, 1); check_integer('batch_size', batch_size, 1)
 
 def discriminative_score(real, # (N, T, F) real windows
                          fake, # (M, T, F) synthetic windows
@@ -157,7 +155,7 @@ def scores(real, # (N, T, F) real windows
            should_stop:Callable[[], bool]|None=None, # checked every training step: True raises `ScoringStopped`
           ) -> dict[str, float]:
     "Mean and std (ddof 0) over `repeats` of the discriminative and predictive scores."
-    if int(repeats) != repeats or repeats < 1: raise ValueError(f"repeats={repeats}: need an integer repeats >= 1")
+    check_integer('repeats', repeats, 1)
     d = [discriminative_score(real, fake, disc_iterations, batch_size, seed + k,
                               should_stop=should_stop) for k in range(repeats)]
     p = [predictive_score(real, fake, pred_iterations, batch_size, seed + k,
@@ -201,7 +199,7 @@ def acf(x, # (N, T, F) windows
     "Autocorrelation at lags `0..lags` of each feature, averaged over windows: `(lags + 1, F)`."
     a = as_windows(x).astype(np.float64)
     T = a.shape[1]
-    if int(lags) != lags or not 0 <= lags < T: raise ValueError(f"lags={lags}: need an integer 0 <= lags < T={T}")
+    if check_integer('lags', lags, 0) >= T: raise ValueError(f"lags={lags}: need an integer 0 <= lags < T={T}")
     c = a - a.mean(1, keepdims=True)                       # (N, T, F)
     var = (c ** 2).sum(1)                                  # (N, F)
     ok = var > 1e-12                                       # constant windows have no autocorrelation

@@ -12,7 +12,7 @@ from fastcore.basics import patch
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import batch_kind, make_config, Saveable
+from .core import batch_kind, check_integer, make_config, Saveable
 from .sampling import check_controls, next_token, make_generator, evaluating, gaussian_logp
 from .metrics import Likelihood
 
@@ -180,7 +180,7 @@ class LatentSeqModel(Saveable, nn.Module):
               generator:torch.Generator, # seeded noise
              ) -> torch.Tensor:
         "n draws from the prior N(0, I): (n, Z)."
-        if int(n) != n or n < 1: raise ValueError(f"n={n}: need an integer n >= 1")
+        check_integer('n', n, 1)
         return torch.randn(int(n), self.config.latent, generator=generator)
 
 # %% ../nbs/03_vae.ipynb #8a201a15

@@ -59,8 +59,9 @@ def test_sampling_shapes_and_determinism_by_seed():
 def test_steps_control_validation_and_unknown_controls():
     m = small()
     assert sample_controls(m) == {'seed': None, 'steps': 50}
-    for bad in (0, 101, 2.5):
+    for bad in (0, 101):
         with pytest.raises(ValueError, match=f'steps={bad}'): m.sample(2, steps=bad)
+    with pytest.raises(TypeError, match='steps=2.5: need an integer'): m.sample(2, steps=2.5)
     with pytest.raises(ValueError, match='eta=-0.5'): m.sample(2, eta=-0.5)
     with pytest.raises(ValueError, match='n=0'): m.sample(0)
     with pytest.raises(TypeError): m.sample(2, temperature=0.5)
