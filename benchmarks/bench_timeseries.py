@@ -8,7 +8,9 @@ autoregressive GRU and a SeriesVAE, each trained for a fixed wall-clock budget, 
     python benchmarks/bench_timeseries.py --datasets stocks --models diffusion-200 --steps 4000 --decay --train-seeds 3 --score-on heldout  # 3 training seeds
     python benchmarks/bench_timeseries.py --measure-steps 60 --threads 2 --datasets stocks --models diffusion-200  # steps in 600 s, extrapolated
     python benchmarks/bench_timeseries.py --datasets energy --models diffusion-cal --steps 6500 --decay --train-seeds 3 --repeats 3 --score-on heldout  # calibrated marginals
-    python benchmarks/bench_timeseries.py --datasets sines --models diffusion-cal --steps 8000 --decay --train-seeds 3 --repeats 3 --score-on heldout
+    python benchmarks/bench_timeseries.py --datasets sines --models diffusion-cal --steps 8000 --decay --train-seeds 3 --repeats 3 --score-on heldout --calibration-windows 2000
+    python benchmarks/bench_timeseries.py --datasets energy --models diffusion-deep --steps 3800 --decay --train-seeds 3 --repeats 3 --score-on heldout --save DIR
+    python benchmarks/bench_timeseries.py --datasets energy --models diffusion-deep --train-seeds 3 --repeats 3 --score-on heldout --load DIR  # recalibrated (500 windows), scored again
 
 Scores follow TimeGAN's reference code (`gmwidgets.tseval`): discriminative = |accuracy - 0.5| of a post-hoc GRU
 classifier (2000 iterations), predictive = MAE on real windows of a GRU trained on synthetic ones to predict the last
@@ -25,7 +27,7 @@ import argparse, json, math, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 import multiprocessing as mp
 import torch
-from gmwidgets.core import load_dataset
+from gmwidgets.core import load_dataset, load_model
 from gmwidgets.train import Run
 from gmwidgets.autoregressive import SeriesAR
 from gmwidgets.diffusion import Diffusion
@@ -124,13 +126,16 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
                     score_s=time.perf_counter() - t0)
     make, cfg, controls = MODELS[name]
     data = load(dataset, a['split_by'])
-    model = make(data)
-    steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], steps=a['steps'], seed=seed, **cfg)
+    loaded = f"{a['load']}/{dataset}-{name}-seed{seed}.safetensors" if a.get('load') else ''
+    if loaded: model, steps, train_s = load_model(loaded), 0, 0.0   # trained earlier (`--save`): calibrate and score it again
+    else:
+        model = make(data)
+        steps, train_s = train(model, data, a['seconds'], a['threads'], decay=a['decay'], steps=a['steps'], seed=seed, **cfg)
     calibrate_s = calibrate(name, model, data, controls, a['calibration_windows'])
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
     t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
     if a.get('save'): model.save(f"{a['save']}/{dataset}-{name}-seed{seed}.safetensors")
-    return dict(dataset=dataset, model=name, train_seed=seed, steps=steps, train_s=train_s, calibrate_s=calibrate_s,
+    return dict(dataset=dataset, model=name, train_seed=seed, loaded=loaded, steps=steps, train_s=train_s, calibrate_s=calibrate_s,
                 sample_s=sample_s, **s, mmd=mmd(real, fake), score_s=score_s)
 
 
@@ -138,7 +143,8 @@ def say(r:dict):
     "Print one finished row."
     if r['model'] == 'real': print(f"[{r['dataset']}] real predictive {format_score(r['predictive'], r['predictive_std'])} (trained on the train split's "
                                    f"windows; TimeGAN's, trained on the scored windows themselves: {r['predictive_same']:.4f})", flush=True)
-    else: print(f"[{r['dataset']}] {r['model']} (training seed {r['train_seed']}): {r['steps']} steps in {r['train_s']:.0f} s; disc {format_score(r['discriminative'], r['discriminative_std'])}, "
+    else: print(f"[{r['dataset']}] {r['model']} (training seed {r['train_seed']}): "
+                + (f"loaded from {r['loaded']}" if r.get('loaded') else f"{r['steps']} steps in {r['train_s']:.0f} s") + f"; disc {format_score(r['discriminative'], r['discriminative_std'])}, "
                 f"pred {format_score(r['predictive'], r['predictive_std'])} (scored in {r['score_s']:.0f} s)"
                 + (f"; calibrated in {r['calibrate_s']:.0f} s" if r.get('calibrate_s') else ''), flush=True)
 
@@ -212,6 +218,7 @@ def main():
     p.add_argument('--score-on', default=None, choices=['train', 'heldout'],
                    help="real windows scored: of the train split, or valid + test ('heldout'; default with --split-by time)")
     p.add_argument('--save', default=None, help="a folder to save each trained model in")
+    p.add_argument('--load', default=None, help="a folder of models saved by --save: calibrate and score them, no training")
     p.add_argument('--repeats', type=int, default=3, help="seeds of each score (mean ± std)")
     p.add_argument('--disc-iterations', type=int, default=2000)
     p.add_argument('--pred-iterations', type=int, default=5000)
@@ -230,12 +237,13 @@ def main():
     if a.measure_steps: return steps_in(a.datasets.split(','), a.models.split(','), a.measure_steps, a.threads, a.calibration_windows)
     t0 = time.perf_counter()
     score_on = a.score_on or ('heldout' if a.split_by == 'time' else 'train')
-    cfg = dict(seconds=a.seconds, steps=a.steps, score_on=score_on, save=a.save, threads=a.threads, calibration_windows=a.calibration_windows, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval, split_by=a.split_by,
+    cfg = dict(seconds=a.seconds, steps=a.steps, score_on=score_on, save=a.save, load=a.load, threads=a.threads, calibration_windows=a.calibration_windows, decay=a.decay, repeats=a.repeats, n_eval=a.n_eval, split_by=a.split_by,
                disc_iterations=a.disc_iterations, pred_iterations=a.pred_iterations)
     rows = bench(a.datasets.split(','), a.models.split(','), cfg, a.jobs, a.train_seeds)
     budget = f"{a.steps} steps" if a.steps else f"{a.seconds:.0f} s"
-    print(f"\n{a.repeats} classifier seeds a score; {a.train_seeds} training seed(s); {budget} of training a model "
-          f"({'cosine lr decay' if a.decay else 'constant lr'}); split by {a.split_by}, scored on {score_on} windows; "
+    training = (f"models loaded from {a.load}" if a.load else
+                f"{budget} of training a model ({'cosine lr decay' if a.decay else 'constant lr'})")
+    print(f"\n{a.repeats} classifier seeds a score; {a.train_seeds} training seed(s); {training}; split by {a.split_by}, scored on {score_on} windows; "
           f"{a.jobs} job(s) x {a.threads} thread(s); {mp.cpu_count()} CPUs; total {time.perf_counter() - t0:.0f} s\n")
     print(table(rows))
     if a.train_seeds > 1: print(f"\nover {a.train_seeds} training seeds:\n\n" + table(over_seeds(rows)))
