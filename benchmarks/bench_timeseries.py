@@ -108,6 +108,11 @@ def real_windows(dataset:str, n_eval:int, split_by:str='timegan', score_on:str='
     return real
 
 
+def saved(folder:str, dataset:str, name:str, seed:int) -> str:
+    "Where `--save` writes (and `--load` reads) one trained model."
+    return f"{folder}/{dataset}-{name}-seed{seed}.safetensors"
+
+
 def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
     "One row: the real-data predictive floor (`name='real'`), or train (with training seed `seed`), sample and score one model."
     torch.set_num_threads(a['threads']); torch.manual_seed(seed)
@@ -126,7 +131,7 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
                     score_s=time.perf_counter() - t0)
     make, cfg, controls = MODELS[name]
     data = load(dataset, a['split_by'])
-    loaded = f"{a['load']}/{dataset}-{name}-seed{seed}.safetensors" if a.get('load') else ''
+    loaded = saved(a['load'], dataset, name, seed) if a.get('load') else ''
     if loaded: model, steps, train_s = load_model(loaded), 0, 0.0   # trained earlier (`--save`): calibrate and score it again
     else:
         model = make(data)
@@ -134,7 +139,7 @@ def job(dataset:str, name:str, a:dict, seed:int=0) -> dict:
     calibrate_s = calibrate(name, model, data, controls, a['calibration_windows'])
     t1 = time.perf_counter(); fake = draw(model, len(real), controls); sample_s = time.perf_counter() - t1
     t2 = time.perf_counter(); s = scores(real, fake, seed=0, **kw); score_s = time.perf_counter() - t2
-    if a.get('save'): model.save(f"{a['save']}/{dataset}-{name}-seed{seed}.safetensors")
+    if a.get('save'): model.save(saved(a['save'], dataset, name, seed))
     return dict(dataset=dataset, model=name, train_seed=seed, loaded=loaded, steps=steps, train_s=train_s, calibrate_s=calibrate_s,
                 sample_s=sample_s, **s, mmd=mmd(real, fake), score_s=score_s)
 
